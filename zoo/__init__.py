@@ -1,0 +1,91 @@
+"""zoo: a Keras 3 / TensorFlow model zoo.
+
+Pick a model by name, train it on its paired tensorflow-datasets pipeline with
+a tested recipe (on one CPU or many GPUs), and export it as a verified
+SavedModel or ONNX file.
+
+Example:
+
+>>> import zoo
+>>> model = zoo.get_model("resnet20", num_classes=10)
+>>> train, val = zoo.get_dataset("digits", model="resnet20", batch_size=64)
+>>> recipe = zoo.get_recipe("resnet20")
+>>> recipe.compile(model, steps_per_epoch=len(train))
+>>> model.fit(train, validation_data=val, epochs=2)
+>>> print(zoo.export(model, "out/resnet20"))
+
+Importing zoo is cheap: TensorFlow and the export runtimes are imported by
+the first call that needs them (attributes below resolve lazily).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from zoo.errors import (
+    DatasetNotAvailableError,
+    ExportError,
+    ExportVerificationError,
+    InvalidArgumentError,
+    RunDirError,
+    StrategyError,
+    UnknownDatasetError,
+    UnknownModelError,
+    UnknownNameError,
+    UnknownRecipeError,
+    WeightsError,
+    ZooError,
+)
+from zoo.registry import ModelSpec, get_model, list_models, model_info, register_model
+
+__version__ = "0.1.0"
+
+# name -> "module:attribute"; resolved on first access (PEP 562).
+_LAZY = {
+    "get_dataset": "zoo.data:get_dataset",
+    "dataset_info": "zoo.data:dataset_info",
+    "list_datasets": "zoo.data:list_datasets",
+    "get_recipe": "zoo.recipes:get_recipe",
+    "list_recipes": "zoo.recipes:list_recipes",
+    "Recipe": "zoo.recipes:Recipe",
+    "export": "zoo.export:export",
+    "train": "zoo.training:train",
+    "evaluate": "zoo.training:evaluate",
+    "distribute": "zoo.distribute",
+}
+
+__all__ = [
+    "DatasetNotAvailableError",
+    "ExportError",
+    "ExportVerificationError",
+    "InvalidArgumentError",
+    "ModelSpec",
+    "RunDirError",
+    "StrategyError",
+    "UnknownDatasetError",
+    "UnknownModelError",
+    "UnknownNameError",
+    "UnknownRecipeError",
+    "WeightsError",
+    "ZooError",
+    "get_model",
+    "list_models",
+    "model_info",
+    "register_model",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attr) if attr else module
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

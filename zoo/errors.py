@@ -1,0 +1,115 @@
+"""Every user-facing failure of zoo, as one exception hierarchy.
+
+A caller can catch `zoo.ZooError` for anything zoo reports on purpose. Each
+subclass also derives from the built-in exception a Python user would expect
+(`ValueError`, `FileNotFoundError`, ...), so existing `except` clauses keep
+working. Messages quote the received value and say what would be accepted.
+
+Example:
+
+>>> import zoo
+>>> try:
+...     zoo.get_model("resnt20")
+... except zoo.ZooError as err:
+...     print(err)
+Unknown model 'resnt20'. Did you mean: 'resnet20'? ...
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ZooError(Exception):
+    """Base class of every error zoo raises on purpose."""
+
+
+class UnknownNameError(ZooError, ValueError):
+    """A model, dataset, recipe, strategy or format name that is not known."""
+
+    def __init__(self, kind: str, name: object, choices: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        self.choices = sorted(choices)
+        super().__init__(unknown_name_message(kind, name, self.choices))
+
+
+class UnknownModelError(UnknownNameError):
+    """`get_model`/`model_info` got a name that is not registered."""
+
+    def __init__(self, name: object, choices: Iterable[str]):
+        super().__init__("model", name, choices)
+
+
+class UnknownDatasetError(UnknownNameError):
+    """`get_dataset` got a dataset name it cannot serve."""
+
+    def __init__(self, name: object, choices: Iterable[str]):
+        super().__init__("dataset", name, choices)
+
+
+class UnknownRecipeError(UnknownNameError):
+    """`get_recipe` got a name that is neither a recipe nor a model."""
+
+    def __init__(self, name: object, choices: Iterable[str]):
+        super().__init__("recipe", name, choices)
+
+
+class InvalidArgumentError(ZooError, ValueError):
+    """An argument or model override with a bad value or an unknown keyword."""
+
+
+class DatasetNotAvailableError(ZooError, FileNotFoundError):
+    """A dataset is not prepared locally and cannot be downloaded now."""
+
+
+class WeightsError(ZooError, ValueError):
+    """Pretrained weights that are unknown, missing, or fail their checksum."""
+
+
+class StrategyError(ZooError, RuntimeError):
+    """A distribution strategy or device layout that cannot be set up."""
+
+
+class RunDirError(ZooError, FileNotFoundError):
+    """A run directory that is missing, incomplete or belongs to another run."""
+
+
+class ExportError(ZooError, RuntimeError):
+    """An export that could not be written."""
+
+
+class ExportVerificationError(ExportError):
+    """An exported artifact whose outputs do not match the Keras model.
+
+    Attributes:
+        report: dict. The per-format figures (max |diff|, argmax agreement).
+    """
+
+    def __init__(self, message: str, report: dict | None = None):
+        super().__init__(message)
+        self.report = report or {}
+
+
+def unknown_name_message(kind: str, name: object, choices: Iterable[str]) -> str:
+    """Builds "Unknown <kind> 'x'. Did you mean ...? Known: ..." messages.
+
+    Args:
+        kind: str. What was looked up ("model", "dataset", ...).
+        name: object. The value received.
+        choices: iterable of str. Every accepted name.
+
+    Example:
+
+    >>> unknown_name_message("model", "resnt20", ["resnet20", "resnet32"])
+    "Unknown model 'resnt20'. Did you mean: 'resnet20', 'resnet32'? Known models: ..."
+    """
+    choices = sorted(choices)
+    message = f"Unknown {kind} {name!r}."
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.6)
+    if close:
+        message += " Did you mean: " + ", ".join(repr(c) for c in close) + "?"
+    shown = ", ".join(choices[:30]) + (", ..." if len(choices) > 30 else "")
+    message += f" Known {kind}s: {shown or '(none)'}."
+    return message

@@ -1,0 +1,1 @@
+"""nlp model families."""
