@@ -1,0 +1,33 @@
+# `make demo` and `make test` set everything up themselves (a .venv with the
+# pinned packages) on a fresh machine that reaches only the package registries.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test install bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m zoo.demo --out $(DEMO_DIR)
+
+test: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/bench_models.py resnet20 resnet50
+
+docs: $(STAMP)
+	$(BIN)/python -m zoo.docs docs/catalog.md
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

@@ -1,0 +1,216 @@
+"""`zoo` on the command line: a thin argparse front end over the Python API.
+
+    zoo list 'resnet*'
+    zoo info resnet20
+    zoo train resnet20 --dataset digits --epochs 8 --out runs/r20
+    zoo evaluate runs/r20
+    zoo export runs/r20 --format savedmodel,onnx --out out/r20
+    zoo bench resnet20
+
+A user error (a `ZooError`) prints one line on stderr and exits with status
+2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+
+from zoo.errors import InvalidArgumentError, ZooError
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the CLI; returns the exit status.
+
+    Args:
+        argv: list of str or None. Arguments without the program name;
+            defaults to `sys.argv[1:]`.
+
+    Example:
+
+    >>> main(["list", "resnet2*"])
+    resnet20
+    0
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args) or 0
+    except ZooError as err:
+        print(f"zoo: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _cmd_list(args) -> int:
+    from zoo import registry
+
+    pretrained = {"yes": True, "no": False, None: None}[args.pretrained]
+    for name in registry.list_models(args.pattern, task=args.task, exclude=args.exclude,
+                                     pretrained=pretrained):
+        print(name)
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from zoo import registry
+
+    card = registry.model_info(args.name)
+    print(json.dumps(card.to_dict(), indent=2, default=list) if args.json else card)
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from zoo import training
+
+    result = training.train(
+        args.name,
+        args.dataset,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        recipe=args.recipe,
+        data_dir=args.data_dir,
+        strategy=args.strategy,
+        cpu_replicas=args.cpu_replicas,
+        overrides=_parse_overrides(args.set),
+    )
+    state = "resumed" if result.resumed else "done"
+    metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in result.metrics.items())
+    print(f"training {state}: {result.epochs} epochs, validation {metrics}")
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from zoo import training
+
+    metrics = training.evaluate(args.run_dir, dataset=args.dataset, data_dir=args.data_dir,
+                                batch_size=args.batch_size)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from zoo import data, training
+    from zoo.export import export
+
+    config, model = training.load_run(args.run_dir)
+    _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=args.examples,
+                                 data_dir=config.get("data_dir"), augment=False)
+    images, _ = next(iter(val_ds))  # verify on real validation images
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    report = export(
+        model,
+        args.out,
+        formats=formats,
+        inputs=images.numpy(),
+        model_name=config["model"],
+        labels=config.get("labels"),
+        overwrite=args.overwrite,
+        extra_metadata={"run_dir": str(args.run_dir), "dataset": config["dataset"],
+                        "metrics": config.get("metrics", {})},
+    )
+    print(report)
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from zoo.bench import bench, format_bench
+
+    sizes = tuple(int(s) for s in args.batch_sizes.split(","))
+    print(format_bench(bench(args.name, batch_sizes=sizes, repeats=args.repeats)))
+    return 0
+
+
+def _parse_overrides(pairs: list[str] | None) -> dict:
+    overrides = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InvalidArgumentError(
+                f"--set takes KEY=VALUE (e.g. --set dropout=0.2). Received: {pair!r}."
+            )
+        try:
+            overrides[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            overrides[key] = raw  # a bare word, e.g. classifier_activation=softmax
+    return overrides
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, received {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="Keras model zoo: list, train, "
+                                     "evaluate, export and benchmark models by name.")
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("pattern", nargs="?", help="fnmatch wildcard, e.g. 'resnet*'")
+    p.add_argument("--task", help="keep one task, e.g. image_classification")
+    p.add_argument("--exclude", action="append", help="wildcard to drop (repeatable)")
+    p.add_argument("--pretrained", choices=("yes", "no"), help="only models with/without weights")
+    p.set_defaults(handler=_cmd_list)
+
+    p = sub.add_parser("info", help="show a model's card")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the card as JSON")
+    p.set_defaults(handler=_cmd_info)
+
+    p = sub.add_parser("train", help="train a model into a run directory (resumes)")
+    p.add_argument("name")
+    p.add_argument("--dataset", required=True, help="dataset name or folder of class subfolders")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    p.add_argument("--epochs", type=_positive_int)
+    p.add_argument("--batch-size", type=_positive_int, help="global batch size")
+    p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
+    p.add_argument("--strategy", default="auto",
+                   choices=("auto", "mirrored", "one_device", "default"))
+    p.add_argument("--cpu-replicas", type=_positive_int,
+                   help="split the CPU into N logical devices (MirroredStrategy without GPUs)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="model override, e.g. --set input_shape=[16,16,1] (repeatable)")
+    p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a run on its validation split")
+    p.add_argument("run_dir")
+    p.add_argument("--dataset", help="default: the run's dataset")
+    p.add_argument("--data-dir")
+    p.add_argument("--batch-size", type=_positive_int)
+    p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="export a run to SavedModel/ONNX and verify")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True, help="export directory")
+    p.add_argument("--format", default="savedmodel,onnx", help="comma-separated formats")
+    p.add_argument("--examples", type=_positive_int, default=32,
+                   help="validation images to verify on")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    p.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser("bench", help="parameters, training throughput, inference latency")
+    p.add_argument("name")
+    p.add_argument("--batch-sizes", default="1,32")
+    p.add_argument("--repeats", type=_positive_int, default=20)
+    p.set_defaults(handler=_cmd_bench)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""The run-directory training loop behind `zoo train` and `zoo evaluate`.
+
+A run directory holds everything about one training run:
+
+    config.json          model, overrides, dataset, recipe, labels, status
+    model.keras          the final model (written when training completes)
+    checkpoints/best.keras  best validation accuracy so far
+    backup/              BackupAndRestore state while a run is in progress
+    logs/                TensorBoard
+    history.csv          one row per epoch (appended on resume)
+    curves.png           loss and accuracy curves
+
+Running the same `train` call again on an interrupted run resumes it from the
+last finished epoch; on a finished run it returns the stored result.
+
+Example:
+
+>>> result = zoo.train("resnet20", "digits", "runs/r20", epochs=3)
+>>> result.metrics["val_accuracy"]
+0.97
+>>> zoo.evaluate("runs/r20")
+{'loss': 0.11, 'accuracy': 0.97}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from zoo import errors, recipes, registry
+
+CONFIG = "config.json"
+FINAL_MODEL = "model.keras"
+# Keys of config.json that must match for a run to be resumed.
+_IDENTITY = ("model", "overrides", "dataset", "recipe_name")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns.
+
+    Args:
+        run_dir: Path. The run directory.
+        model: keras.Model. The trained model.
+        metrics: dict. Final validation loss and accuracy.
+        epochs: int. Epochs trained in total.
+        resumed: bool. Whether this call continued an interrupted run or
+            found it already complete.
+    """
+
+    run_dir: Path
+    model: object
+    metrics: dict
+    epochs: int
+    resumed: bool
+
+
+def recipe_for(model_name: str, dataset: str):
+    """The recipe tuned for this model on this dataset, else the model's default.
+
+    A recipe named `<dataset>_<family>` (e.g. `digits_resnet`) wins over the
+    model's default, so small embedded datasets get a recipe sized for them.
+
+    Args:
+        model_name: str. A registered model.
+        dataset: str. A dataset name or folder path.
+    """
+    family = registry.get_spec(model_name).family
+    specific = f"{Path(str(dataset)).name}_{family}"
+    if specific in recipes.list_recipes():
+        return recipes.get_recipe(specific)
+    return recipes.get_recipe(model_name)
+
+
+def train(
+    model_name: str,
+    dataset: str,
+    run_dir,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    recipe: str | None = None,
+    data_dir: str | None = None,
+    strategy: str = "auto",
+    cpu_replicas: int | None = None,
+    overrides: dict | None = None,
+    verbose: int | str = "auto",
+) -> TrainResult:
+    """Trains a registered model on a dataset into a run directory.
+
+    Args:
+        model_name: str. A registered model name.
+        dataset: str. A dataset name (`"digits"`, `"cifar10"`) or a folder
+            of class subfolders.
+        run_dir: str or Path. Where the run's files go; resumes if it holds
+            an interrupted run of the same model and dataset.
+        epochs: int or None. Defaults to the recipe's.
+        batch_size: int or None. Global batch; defaults to the recipe's.
+        recipe: str or None. Recipe name; defaults to `recipe_for`.
+        data_dir: str or None. tfds data directory.
+        strategy: str. See `zoo.distribute.get_strategy`.
+        cpu_replicas: int or None. Split the CPU into logical devices first.
+        overrides: dict or None. Model builder overrides.
+        verbose: int or "auto". Keras progress bar setting.
+
+    Example:
+
+    >>> zoo.train("resnet20", "digits", "runs/r20", epochs=3)
+    """
+    from zoo import data, distribute
+
+    spec = registry.get_spec(model_name)
+    overrides = dict(overrides or {})
+    spec.resolve_kwargs(overrides)  # reject bad overrides before any I/O
+    chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
+    chosen = chosen.replace(
+        **({"epochs": epochs} if epochs is not None else {}),
+        **({"batch_size": batch_size} if batch_size is not None else {}),
+    )
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
+    distribute.per_replica_batch_size(chosen.batch_size, strat)
+
+    run_dir = Path(run_dir)
+    config = {
+        "model": model_name,
+        "overrides": _jsonable(overrides),
+        "dataset": str(dataset),
+        "data_dir": data_dir,
+        "recipe_name": chosen.name,
+        "recipe": chosen.to_dict(),
+        "epochs": chosen.epochs,
+        "batch_size": chosen.batch_size,
+        "strategy": strategy,
+        "replicas": distribute.num_replicas(strat),
+    }
+    previous = _read_config(run_dir) if (run_dir / CONFIG).exists() else None
+    if previous is not None:
+        _check_same_run(run_dir, previous, config)
+        if previous.get("completed"):
+            return _finished(run_dir, previous, chosen.epochs, data_dir)
+
+    info = data.dataset_info(dataset, data_dir=data_dir)
+    with strat.scope():
+        model = registry.get_model(model_name, **overrides)
+    train_ds, val_ds = data.get_dataset(
+        dataset,
+        model=model,
+        batch_size=chosen.batch_size,
+        data_dir=data_dir,
+        augment=chosen.augmentation,
+        strategy=strat,
+    )
+    chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
+
+    resumed = (run_dir / "backup").exists()
+    if not resumed and (run_dir / "history.csv").exists():
+        # A run that died before its first backup starts over; drop its rows.
+        (run_dir / "history.csv").unlink()
+    config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides),
+                  completed=False)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(run_dir / CONFIG, config)
+
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=chosen.epochs,
+        callbacks=chosen.callbacks(run_dir),
+        verbose=verbose,
+    )
+    metrics = _evaluate_model(model, val_ds)
+    _save_model(model, run_dir / FINAL_MODEL)
+    plot_history(run_dir / "history.csv", run_dir / "curves.png")
+    config.update(completed=True, metrics=metrics)
+    _write_json(run_dir / CONFIG, config)
+    return TrainResult(run_dir, model, metrics, chosen.epochs, resumed)
+
+
+def load_run(run_dir):
+    """Loads a run directory's config and trained model.
+
+    Args:
+        run_dir: str or Path. A directory written by `train`.
+
+    Returns:
+        `(config, model)`; the model is the final one, or the best
+        checkpoint when training has not finished.
+    """
+    import keras
+
+    import zoo.vision.resnet  # noqa: F401  (registers the serializable classes)
+
+    run_dir = Path(run_dir)
+    config = _read_config(run_dir)
+    for candidate in (run_dir / FINAL_MODEL, run_dir / "checkpoints" / "best.keras"):
+        if candidate.is_file():
+            try:
+                return config, keras.saving.load_model(str(candidate), compile=False)
+            except Exception as err:  # a truncated or tampered file
+                raise errors.RunDirError(
+                    f"Cannot load {candidate}: {err}. The file is corrupt; retrain or "
+                    f"restore it."
+                ) from err
+    raise errors.RunDirError(
+        f"Run directory {str(run_dir)!r} holds no trained model yet ({FINAL_MODEL} or "
+        f"checkpoints/best.keras). Run `zoo train` into it first."
+    )
+
+
+def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None,
+             batch_size: int | None = None) -> dict:
+    """Evaluates a run's model on the validation split of its dataset.
+
+    Args:
+        run_dir: str or Path. A directory written by `train`.
+        dataset: str or None. Another dataset with the same classes;
+            defaults to the run's own.
+        data_dir: str or None. tfds data directory; defaults to the run's.
+        batch_size: int or None. Defaults to the run's.
+
+    Returns:
+        `{"loss": float, "accuracy": float, "examples": int}`.
+
+    Example:
+
+    >>> zoo.evaluate("runs/r20")["accuracy"]
+    0.97
+    """
+    from zoo import data
+
+    config, model = load_run(run_dir)
+    _, val_ds = data.get_dataset(
+        dataset or config["dataset"],
+        model=model,
+        batch_size=batch_size or config["batch_size"],
+        data_dir=data_dir or config.get("data_dir"),
+        augment=False,
+    )
+    recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
+    model.compile(loss=recipe.build_loss(), metrics=list(recipe.metrics))
+    return _evaluate_model(model, val_ds)
+
+
+def plot_history(csv_path, png_path) -> Path | None:
+    """Draws loss and accuracy curves from a CSVLogger file into a PNG.
+
+    Args:
+        csv_path: str or Path. `history.csv` of a run.
+        png_path: str or Path. Where the picture goes.
+    """
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return None
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            key = prefix + metric
+            if key in rows[0]:
+                ax.plot(epochs, [float(r[key]) for r in rows], style, label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return Path(png_path)
+
+
+def _evaluate_model(model, dataset) -> dict:
+    values = model.evaluate(dataset, verbose=0, return_dict=True)
+    examples = sum(int(labels.shape[0]) for _, labels in dataset)
+    return {
+        "loss": float(values["loss"]),
+        "accuracy": float(values.get("accuracy", values.get("compile_metrics", 0.0))),
+        "examples": examples,
+    }
+
+
+def _finished(run_dir, config, epochs, data_dir) -> TrainResult:
+    if epochs > config["epochs"]:
+        raise errors.RunDirError(
+            f"Run directory {str(run_dir)!r} holds a finished run of {config['epochs']} "
+            f"epochs; received epochs={epochs}. Train into a new --out directory."
+        )
+    _, model = load_run(run_dir)
+    return TrainResult(Path(run_dir), model, config.get("metrics", {}), config["epochs"], True)
+
+
+def _check_same_run(run_dir, previous, config) -> None:
+    changed = [k for k in _IDENTITY if previous.get(k) != config[k]]
+    if changed:
+        details = ", ".join(f"{k}: {previous.get(k)!r} -> {config[k]!r}" for k in changed)
+        raise errors.RunDirError(
+            f"Run directory {str(run_dir)!r} belongs to another run ({details}). "
+            f"Use a new --out directory, or delete this one."
+        )
+
+
+def _read_config(run_dir: Path) -> dict:
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise errors.RunDirError(
+            f"{str(run_dir)!r} is not a run directory (no {CONFIG}). Pass a directory "
+            f"written by `zoo train`."
+        )
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:
+        raise errors.RunDirError(f"{path} is not valid JSON: {err}.") from err
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    # Write then rename, so a crash never leaves half a config behind.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def _save_model(model, path: Path) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    model.save(str(tmp))
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
