@@ -1,0 +1,62 @@
+"""MirroredStrategy equivalence and batch arithmetic."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo import distribute
+
+SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
+
+
+@pytest.mark.slow
+def test_mirrored_over_two_logical_cpus_matches_one_device():
+    # A fresh process: the CPU can only be split before TensorFlow starts.
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "resnet20", "2", "3"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["weights_moved"] > 1e-3  # training really happened
+    assert result["max_loss_diff"] <= 1e-5, result
+    assert result["max_weight_diff"] <= 1e-5, result
+
+
+class FakeStrategy:
+    num_replicas_in_sync = 4
+
+
+def test_batch_arithmetic():
+    assert distribute.per_replica_batch_size(128, FakeStrategy()) == 32
+    assert distribute.per_replica_batch_size(128, None) == 128
+    assert distribute.global_batch_size(16, FakeStrategy()) == 64
+    with pytest.raises(zoo.InvalidArgumentError, match="batch_size=130.*Try 128"):
+        distribute.per_replica_batch_size(130, FakeStrategy())
+    with pytest.raises(zoo.InvalidArgumentError, match="batch_size=0"):
+        distribute.per_replica_batch_size(0, None)
+
+
+def test_strategy_names():
+    assert distribute.get_strategy("default").num_replicas_in_sync == 1
+    assert distribute.get_strategy("one_device").num_replicas_in_sync == 1
+    # No GPU and an unsplit CPU: auto falls back to the default strategy.
+    assert distribute.get_strategy("auto").num_replicas_in_sync == 1
+    with pytest.raises(zoo.InvalidArgumentError, match="strategy='mirored'"):
+        distribute.get_strategy("mirored")
+
+
+def test_split_cpu_after_initialization_is_a_clear_error():
+    import tensorflow as tf
+
+    tf.constant(1.0)  # initializes the devices
+    have = len(tf.config.list_logical_devices("CPU"))
+    with pytest.raises(zoo.StrategyError, match="before any TensorFlow op"):
+        distribute.split_cpu(have + 3)

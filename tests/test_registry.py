@@ -1,0 +1,99 @@
+"""The registry: listing, lookup, overrides and model cards."""
+
+import pytest
+
+import zoo
+
+CIFAR = ["resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+IMAGENET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+
+
+def test_list_models_sorted_naturally_and_filtered():
+    names = zoo.list_models()
+    assert set(CIFAR + IMAGENET) <= set(names)
+    assert zoo.list_models("resnet*", task="image_classification") == sorted(
+        CIFAR + IMAGENET, key=lambda n: int(n[6:])
+    )
+    assert zoo.list_models("resnet*", exclude="resnet1*") == [
+        "resnet20", "resnet32", "resnet34", "resnet44", "resnet50", "resnet56"
+    ]
+    assert zoo.list_models(["resnet2?", "resnet3?"]) == ["resnet20", "resnet32", "resnet34"]
+    assert zoo.list_models("nothing*") == []
+
+
+def test_list_models_pretrained_filter_partitions_the_registry():
+    with_weights = zoo.list_models(pretrained=True)
+    without = zoo.list_models(pretrained=False)
+    assert sorted(with_weights + without) == sorted(zoo.list_models())
+    assert not set(with_weights) & set(without)
+
+
+def test_unknown_model_suggests_close_matches():
+    with pytest.raises(zoo.UnknownModelError, match="Did you mean: 'resnet20'"):
+        zoo.get_model("resnt20")
+    with pytest.raises(zoo.ZooError, match="Unknown model 42"):
+        zoo.get_model(42)
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"num_classes": 0}, "num_classes=0"),
+        ({"num_classes": 2.5}, "num_classes=2.5"),
+        ({"input_shape": (7,)}, r"input_shape=\(7,\)"),
+        ({"input_shape": (2, 2, 3)}, r"input_shape=\(2, 2, 3\)"),
+        ({"input_shape": (32, 32, 0)}, r"input_shape=\(32, 32, 0\)"),
+        ({"num_clases": 10}, "Did you mean 'num_classes'"),
+        ({"depth": 32}, "fixes depth=20"),
+        ({"dropout": 1.5}, "dropout=1.5"),
+        ({"classifier_activation": "tanh"}, "classifier_activation='tanh'"),
+        ({"mean": [0.5, 0.5]}, "one number per input channel"),
+    ],
+)
+def test_bad_overrides_name_keyword_value_and_accepted(overrides, match):
+    with pytest.raises(zoo.InvalidArgumentError, match=match):
+        zoo.get_model("resnet20", **overrides)
+
+
+def test_model_info_card():
+    card = zoo.model_info("resnet20")
+    assert card.family == "resnet"
+    assert card.task == "image_classification"
+    assert card.input_spec == {
+        "modality": "image", "shape": [32, 32, 3], "dtype": "float32", "value_range": [0.0, 255.0]
+    }
+    assert card.num_params == 269_722
+    assert card.default_dataset == "cifar10"
+    assert card.recipe == "cifar_resnet"
+    assert "num_classes" in card.accepted_overrides and "depth" not in card.accepted_overrides
+    assert card.default_kwargs["depth"] == 20
+    text = str(card)
+    assert "269,722 trainable" in text and "cifar_resnet" in text
+    assert card.to_dict()["name"] == "resnet20"
+
+
+def test_register_model_decorator_and_duplicates():
+    import keras
+
+    @zoo.register_model("test_tiny_mlp", family="mlp", task="tabular", modality="tabular",
+                        default_kwargs={"units": 4})
+    def tiny(units=4):
+        inputs = keras.Input((3,))
+        return keras.Model(inputs, keras.layers.Dense(units)(inputs))
+
+    try:
+        assert zoo.get_model("test_tiny_mlp", units=2).output_shape == (None, 2)
+        assert "test_tiny_mlp" in zoo.list_models(task="tabular")
+        with pytest.raises(zoo.InvalidArgumentError, match="already registered"):
+            zoo.register_model("test_tiny_mlp", family="mlp", task="tabular",
+                               modality="tabular")(tiny)
+        with pytest.raises(zoo.InvalidArgumentError, match="not arguments"):
+            zoo.register_model("test_other", family="mlp", task="tabular", modality="tabular",
+                               default_kwargs={"nope": 1})(tiny)
+    finally:
+        zoo.registry._REGISTRY.pop("test_tiny_mlp", None)
+
+
+def test_unknown_task_is_an_error():
+    with pytest.raises(zoo.UnknownNameError, match="task 'image_clasification'"):
+        zoo.list_models(task="image_clasification")
