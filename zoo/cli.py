@@ -99,26 +99,11 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from zoo import data, training
-    from zoo.export import export
+    from zoo import training
 
-    config, model = training.load_run(args.run_dir)
-    _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=args.examples,
-                                 data_dir=config.get("data_dir"), augment=False)
-    images, _ = next(iter(val_ds))  # verify on real validation images
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    report = export(
-        model,
-        args.out,
-        formats=formats,
-        inputs=images.numpy(),
-        model_name=config["model"],
-        labels=config.get("labels"),
-        overwrite=args.overwrite,
-        extra_metadata={"run_dir": str(args.run_dir), "dataset": config["dataset"],
-                        "metrics": config.get("metrics", {})},
-    )
-    print(report)
+    print(training.export_run(args.run_dir, args.out, formats=formats, examples=args.examples,
+                              overwrite=args.overwrite))
     return 0
 
 

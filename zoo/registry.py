@@ -50,6 +50,9 @@ class ModelSpec:
         tags: tuple of str. Free-form labels (`"cifar"`, `"imagenet"`).
         description: str. One line for listings.
         paper: str. Reference for the architecture.
+        tiny_kwargs: dict. Overrides that make the smallest model worth
+            testing (small input, few classes); the registry-wide smoke test
+            builds every name with them.
     """
 
     name: str
@@ -64,6 +67,7 @@ class ModelSpec:
     tags: tuple[str, ...] = ()
     description: str = ""
     paper: str = ""
+    tiny_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def accepted_kwargs(self) -> list[str]:
         """Names a user may pass to `get_model(name, **overrides)`."""
@@ -181,6 +185,7 @@ def register_model(
     tags: Iterable[str] = (),
     description: str = "",
     paper: str = "",
+    tiny_kwargs: Mapping[str, Any] | None = None,
 ) -> Callable:
     """Registers a builder under `name`; use as a decorator or call on a builder.
 
@@ -190,7 +195,7 @@ def register_model(
     Args:
         name: str. The public name. Must not be registered already.
         family, task, modality, default_dataset, recipe, tags, description,
-        paper: see `ModelSpec`.
+        paper, tiny_kwargs: see `ModelSpec`.
         fixed_kwargs: dict. Arguments the name pins.
         default_kwargs: dict. Overridable defaults.
 
@@ -214,7 +219,9 @@ def register_model(
             )
         params = inspect.signature(builder).parameters
         unknown = [
-            k for k in {**(fixed_kwargs or {}), **(default_kwargs or {})} if k not in params
+            k
+            for k in {**(fixed_kwargs or {}), **(default_kwargs or {}), **(tiny_kwargs or {})}
+            if k not in params
         ]
         if unknown:
             raise errors.InvalidArgumentError(
@@ -234,6 +241,7 @@ def register_model(
             tags=tuple(tags),
             description=description,
             paper=paper,
+            tiny_kwargs=dict(tiny_kwargs or {}),
         )
         return builder
 

@@ -114,7 +114,7 @@ def train(
 
     spec = registry.get_spec(model_name)
     overrides = dict(overrides or {})
-    spec.resolve_kwargs(overrides)  # reject bad overrides before any I/O
+    spec.resolve_kwargs(overrides)  # reject unknown keywords first
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
     chosen = chosen.replace(
         **({"epochs": epochs} if epochs is not None else {}),
@@ -142,9 +142,9 @@ def train(
         if previous.get("completed"):
             return _finished(run_dir, previous, chosen.epochs, data_dir)
 
-    info = data.dataset_info(dataset, data_dir=data_dir)
-    with strat.scope():
+    with strat.scope():  # builds first: bad override values fail before any I/O
         model = registry.get_model(model_name, **overrides)
+    info = data.dataset_info(dataset, data_dir=data_dir)
     train_ds, val_ds = data.get_dataset(
         dataset,
         model=model,
@@ -242,6 +242,44 @@ def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     model.compile(loss=recipe.build_loss(), metrics=list(recipe.metrics))
     return _evaluate_model(model, val_ds)
+
+
+def export_run(run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: int = 32,
+               overwrite: bool = False):
+    """Exports a run's model, verified on real images of its validation split.
+
+    Args:
+        run_dir: str or Path. A directory written by `train`.
+        out_dir: str or Path. Where the export goes (written atomically).
+        formats: tuple of str. `"savedmodel"` and/or `"onnx"`.
+        examples: int. Validation examples to verify the artifacts on.
+        overwrite: bool. Replace an existing export.
+
+    Returns:
+        The `ExportReport`.
+
+    Example:
+
+    >>> print(zoo.training.export_run("runs/r20", "out/r20"))
+    """
+    config, model = load_run(run_dir)
+    from zoo import data
+    from zoo.export import export
+
+    _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=examples,
+                                 data_dir=config.get("data_dir"), augment=False)
+    images, _ = next(iter(val_ds))
+    return export(
+        model,
+        out_dir,
+        formats=tuple(formats),
+        inputs=images.numpy(),
+        model_name=config["model"],
+        labels=config.get("labels"),
+        overwrite=overwrite,
+        extra_metadata={"run_dir": str(run_dir), "dataset": config["dataset"],
+                        "metrics": config.get("metrics", {})},
+    )
 
 
 def plot_history(csv_path, png_path) -> Path | None:

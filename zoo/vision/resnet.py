@@ -379,6 +379,7 @@ for _depth in CIFAR_DEPTHS:
         tags=("cifar", "resnet_v1"),
         description=f"CIFAR ResNet-{_depth}, 3 stages of basic blocks ({_CIFAR_PARAMS[_depth]} params).",
         paper=_PAPER + ", section 4.2",
+        tiny_kwargs={"input_shape": (8, 8, 1), "num_classes": 3},
     )(resnet_cifar)
 
 for _depth in IMAGENET_DEPTHS:
@@ -394,4 +395,5 @@ for _depth in IMAGENET_DEPTHS:
         tags=("imagenet", "resnet_v1.5"),
         description=f"ImageNet ResNet-{_depth} v1.5 ({IMAGENET_DEPTHS[_depth][0]} blocks).",
         paper=_PAPER + "; v1.5 stride placement as in torchvision",
+        tiny_kwargs={"input_shape": (32, 32, 3), "num_classes": 3},
     )(resnet_imagenet)

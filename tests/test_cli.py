@@ -1,0 +1,62 @@
+"""The command line: output, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from zoo.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_and_filters(capsys):
+    code, out, _ = run(capsys, "list", "resnet2*")
+    assert code == 0 and out.split() == ["resnet20"]
+    code, out, _ = run(capsys, "list", "resnet*", "--exclude", "resnet1*", "--exclude", "resnet5*")
+    assert out.split() == ["resnet20", "resnet32", "resnet34", "resnet44"]
+
+
+def test_info_text_and_json(capsys):
+    code, out, _ = run(capsys, "info", "resnet20")
+    assert code == 0 and "269,722 trainable" in out
+    code, out, _ = run(capsys, "info", "resnet20", "--json")
+    assert json.loads(out)["num_params"] == 269_722
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["info", "resnt20"], "Did you mean: 'resnet20'"),
+        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--set", "num_classes=0"],
+         "num_classes=0"),
+        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--set", "oops"],
+         "KEY=VALUE"),
+        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--recipe", "fast"],
+         "Unknown recipe 'fast'"),
+        (["evaluate", "{tmp}/missing"], "not a run directory"),
+        (["export", "{tmp}/missing", "--out", "{tmp}/x"], "not a run directory"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(capsys, tmp_path, argv, match):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("zoo: error: ") and err.count("\n") == 1, err
+    assert match in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # a rejected run writes nothing
+
+
+def test_console_script_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "zoo", "list", "resnet5*"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["resnet50", "resnet56"]
+    bad = subprocess.run([sys.executable, "-m", "zoo", "train", "resnet20"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--dataset" in bad.stderr

@@ -1,0 +1,40 @@
+"""Every registered name builds tiny, runs forward and round-trips its config.
+
+Parametrised over the registry, so a new model is tested the moment it is
+registered (timm's approach).
+"""
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.registry import get_spec
+
+
+def tiny_inputs(spec, overrides, batch=2):
+    shape = spec.input_spec(overrides)["shape"]
+    return np.random.default_rng(0).uniform(0, 255, (batch, *shape)).astype("float32")
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_model_builds_tiny_and_round_trips(name):
+    spec = get_spec(name)
+    assert spec.tiny_kwargs, f"{name} registers no tiny_kwargs for tests"
+    model = zoo.get_model(name, **spec.tiny_kwargs)
+    out = model.predict(tiny_inputs(spec, spec.tiny_kwargs), verbose=0)
+    assert out.shape == (2, spec.tiny_kwargs.get("num_classes", out.shape[1]))
+    assert np.isfinite(out).all()
+    config = model.get_config()
+    assert type(model).from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("name", ["resnet20", "resnet18"])
+def test_shared_model_check_per_family_shape(name, tmp_path):
+    from zoo.testing import check_model
+
+    spec = get_spec(name)
+    model = zoo.get_model(name, **spec.tiny_kwargs)
+    inputs = tiny_inputs(spec, spec.tiny_kwargs, batch=4)
+    labels = np.array([0, 1, 2, 1])
+    report = check_model(model, inputs, labels, tmp_path)
+    assert {f["format"] for f in report.to_dict()["formats"]} == {"savedmodel", "onnx"}

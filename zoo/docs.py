@@ -1,0 +1,59 @@
+"""Generates the model catalog (`docs/catalog.md`) from the registry.
+
+Example:
+
+    python -m zoo.docs docs/catalog.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HEADER = """# Model catalog
+
+Generated from the registry by `make docs` (`python -m zoo.docs docs/catalog.md`);
+do not edit by hand. Parameters are trainable parameters at the default arguments.
+
+| name | family | task | parameters | input | default dataset | recipe | weights |
+| --- | --- | --- | ---: | --- | --- | --- | --- |
+"""
+
+
+def catalog_markdown(names=None) -> str:
+    """The catalog table for `names` (default: every registered model).
+
+    Args:
+        names: list of str or None. Models to include.
+
+    Example:
+
+    >>> print(catalog_markdown(["resnet20"]))
+    """
+    from zoo import registry
+
+    rows = []
+    for name in names or registry.list_models():
+        card = registry.model_info(name)
+        spec = card.input_spec
+        shape = "x".join(str(d) for d in spec.get("shape", [])) or spec["modality"]
+        weights = ", ".join(w["name"] for w in card.weights) or "-"
+        rows.append(
+            f"| `{name}` | {card.family} | {card.task} | {card.num_params:,} | {shape} "
+            f"| {card.default_dataset or '-'} | {card.recipe or '-'} | {weights} |"
+        )
+    return HEADER + "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Writes the catalog to the path given (default `docs/catalog.md`)."""
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0] if argv else "docs/catalog.md")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(catalog_markdown())
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

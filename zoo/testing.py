@@ -1,0 +1,70 @@
+"""A shared check that any zoo model fits, predicts, saves and exports.
+
+Each family's tests call `check_model` on a tiny configuration instead of
+repeating the same fit/predict/save/export assertions (the keras-hub way).
+It lives in the package so third-party families registered with
+`zoo.register_model` can use it too.
+
+Example:
+
+>>> from zoo.testing import check_model
+>>> model = zoo.get_model("resnet20", **zoo.registry.get_spec("resnet20").tiny_kwargs)
+>>> check_model(model, images, labels, tmp_path)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel", "onnx")):
+    """Asserts the behaviour every zoo model promises; returns the export report.
+
+    Checks: predictions have one row per example and are finite; the config
+    round-trips through `from_config`; one epoch of `fit` changes the weights
+    and gives a finite loss; `.keras` save/load (safe mode) gives identical
+    predictions; and, if `export_formats`, a verified export.
+
+    Args:
+        model: keras.Model. A freshly built model.
+        inputs: array or dict of arrays. A few real-looking examples.
+        labels: array. Integer class ids for `inputs`.
+        tmp_dir: str or Path. A scratch directory.
+        export_formats: tuple of str. Formats to export and verify; empty
+            to skip export.
+
+    Example:
+
+    >>> report = check_model(model, images, labels, tmp_path, export_formats=("onnx",))
+    """
+    import keras
+
+    tmp_dir = Path(tmp_dir)
+    predictions = model.predict(inputs, verbose=0)
+    assert predictions.shape[0] == len(labels), predictions.shape
+    assert np.isfinite(predictions).all()
+
+    config = model.get_config()
+    assert type(model).from_config(config).get_config() == config
+
+    before = [w.copy() for w in model.get_weights()]
+    model.compile(optimizer=keras.optimizers.SGD(0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    history = model.fit(inputs, labels, epochs=1, batch_size=len(labels), verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+    path = tmp_dir / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(model.predict(inputs, verbose=0), loaded.predict(inputs, verbose=0))
+
+    if not export_formats:
+        return None
+    from zoo.export import export
+
+    report = export(model, tmp_dir / "export", formats=tuple(export_formats), inputs=inputs)
+    assert report.passed, str(report)
+    return report
