@@ -75,6 +75,26 @@ def recipe_for(model_name: str, dataset: str):
     return recipes.get_recipe(model_name)
 
 
+def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
+    """Defaults `num_classes` and `input_shape` to the dataset's own.
+
+    Training resnet20 on digits then builds an 8x8x1, 10-class model instead
+    of upsampling 8x8 digits to 32x32 RGB; explicit overrides always win.
+
+    Args:
+        spec: ModelSpec. The model's registry entry.
+        overrides: dict. The user's builder overrides.
+        info: DatasetInfo. From `zoo.data.dataset_info`.
+    """
+    accepted = spec.accepted_kwargs()
+    fitted = dict(overrides)
+    if "num_classes" in accepted:
+        fitted.setdefault("num_classes", info.num_classes)
+    if "input_shape" in accepted and info.image_shape is not None:
+        fitted.setdefault("input_shape", tuple(info.image_shape))
+    return fitted
+
+
 def train(
     model_name: str,
     dataset: str,
@@ -115,6 +135,8 @@ def train(
     spec = registry.get_spec(model_name)
     overrides = dict(overrides or {})
     spec.resolve_kwargs(overrides)  # reject unknown keywords first
+    info = data.dataset_info(dataset, data_dir=data_dir)
+    overrides = fit_overrides_to_dataset(spec, overrides, info)
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
     chosen = chosen.replace(
         **({"epochs": epochs} if epochs is not None else {}),
@@ -144,7 +166,6 @@ def train(
 
     with strat.scope():  # builds first: bad override values fail before any I/O
         model = registry.get_model(model_name, **overrides)
-    info = data.dataset_info(dataset, data_dir=data_dir)
     train_ds, val_ds = data.get_dataset(
         dataset,
         model=model,

@@ -1,0 +1,70 @@
+"""The named datasets zoo knows: where they come from and how they are split.
+
+A dataset name maps to a `DatasetSource`: a tfds builder name, the splits used
+for training and validation, the native image shape, the augmentation the
+recipes use on it, and whether the decoded set is small enough to cache in
+memory. A path to a folder of class subfolders is also a dataset (see
+`zoo.data.folder`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSource:
+    """How one named dataset is loaded.
+
+    Args:
+        name: str. The name users pass to `get_dataset`.
+        tfds_name: str. The tensorflow-datasets builder name.
+        train_split: str. The tfds split used for training.
+        val_split: str. The tfds split used for validation.
+        image_shape: tuple or None. Native `(height, width, channels)`; None
+            when images vary in size.
+        augmentation: str. The default augmentation policy (see
+            `zoo.data.image.AUGMENTATIONS`).
+        cache: bool. Cache decoded examples in memory (small sets only).
+        manual_files: tuple of str. Files a user must place in the tfds manual
+            directory because the dataset cannot be downloaded automatically.
+        embedded: bool. Built from data shipped inside an installed package,
+            so it never needs the network.
+        description: str. One line for `zoo` listings.
+    """
+
+    name: str
+    tfds_name: str
+    train_split: str
+    val_split: str
+    image_shape: tuple | None
+    augmentation: str
+    cache: bool = True
+    manual_files: tuple = ()
+    embedded: bool = False
+    description: str = ""
+
+
+SOURCES = {
+    source.name: source
+    for source in (
+        DatasetSource(
+            "digits", "zoo_digits", "train", "test", (8, 8, 1), "none", embedded=True,
+            description="1,797 8x8 handwritten digits bundled with scikit-learn (no download).",
+        ),
+        DatasetSource("mnist", "mnist", "train", "test", (28, 28, 1), "none",
+                      description="70,000 28x28 handwritten digits."),
+        DatasetSource("fashion_mnist", "fashion_mnist", "train", "test", (28, 28, 1), "none",
+                      description="70,000 28x28 Zalando clothing images, 10 classes."),
+        DatasetSource("cifar10", "cifar10", "train", "test", (32, 32, 3), "cifar",
+                      description="60,000 32x32 colour images, 10 classes."),
+        DatasetSource("cifar100", "cifar100", "train", "test", (32, 32, 3), "cifar",
+                      description="60,000 32x32 colour images, 100 classes."),
+        DatasetSource(
+            "imagenet2012", "imagenet2012", "train", "validation", None, "imagenet",
+            cache=False,  # ~150 GB decoded: streaming only
+            manual_files=("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"),
+            description="ILSVRC 2012, 1.28M images, 1000 classes (manual download).",
+        ),
+    )
+}

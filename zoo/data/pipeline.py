@@ -1,0 +1,56 @@
+"""Turns unbatched `(image, label)` pairs into training and validation pipelines.
+
+The order follows the tf.data performance guide: parallel decode/resize, cache
+the deterministic part, shuffle, batch with the global batch size, augment
+whole batches, prefetch last.
+"""
+
+from __future__ import annotations
+
+_SHUFFLE_BUFFER = 10_000
+_AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
+
+
+def build_pipeline(ds, *, shape, batch_size: int, training: bool, cache: bool,
+                   augmentation: str = "none", seed: int | None = None,
+                   strategy=None):
+    """Batches and (for training) shuffles and augments one split.
+
+    Args:
+        ds: tf.data.Dataset of unbatched `(image, label)`.
+        shape: `(height, width, channels)` to fit images to, or None.
+        batch_size: int. The global batch size (all replicas together).
+        training: bool. Shuffle and augment.
+        cache: bool. Cache decoded, resized examples in memory.
+        augmentation: str. A policy of `zoo.data.image.AUGMENTATIONS`.
+        seed: int or None. Shuffle seed, for reproducible order.
+        strategy: tf.distribute.Strategy or None. Under a strategy the data is
+            sharded by example, since tfds and folder sources may be one file.
+
+    Returns:
+        A batched, prefetched `tf.data.Dataset` of `(float32 images, int32 labels)`.
+    """
+    import tensorflow as tf
+
+    from zoo.data.image import augmentation_layer, fit_image
+
+    ds = ds.map(lambda image, label: (fit_image(image, shape), tf.cast(label, tf.int32)),
+                num_parallel_calls=_AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if training:
+        size = int(ds.cardinality())
+        buffer = min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, num_parallel_calls=_AUTOTUNE)
+    if training:
+        layer = augmentation_layer(augmentation, ds.element_spec[0].shape[1:])
+        if layer is not None:
+            ds = ds.map(lambda images, labels: (layer(images, training=True), labels),
+                        num_parallel_calls=_AUTOTUNE)
+    if strategy is not None:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        ds = ds.with_options(options)
+    return ds.prefetch(_AUTOTUNE)
