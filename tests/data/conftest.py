@@ -1,0 +1,44 @@
+"""Fixtures for the data tests: mocked tfds and tiny image folders."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def mock_tfds(monkeypatch):
+    """tfds serving 8 random, correctly shaped examples per split, offline.
+
+    tfds' mock makes `download_and_prepare` a no-op, so zoo's loader is told
+    the network is up and follows its real "prepare, then read" path.
+    """
+    import tensorflow_datasets as tfds
+
+    from zoo.data import tfds_source
+
+    monkeypatch.setattr(tfds_source, "network_available", lambda: True)
+    with tfds.testing.mock_data(num_examples=8, policy=tfds.testing.MockPolicy.USE_CODE):
+        yield
+
+
+def _write_image_folder(root, classes=("cat", "dog", "owl"), per_class=10, size=(12, 10)):
+    """Writes `per_class` random PNGs into `root/<class>/`; returns root."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (*size, 3)).astype("uint8")
+            keras.utils.save_img(root / name / f"{i}.png", pixels)
+    return root
+
+
+@pytest.fixture
+def make_image_folder():
+    """The folder writer, for tests that need their own layout."""
+    return _write_image_folder
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    return _write_image_folder(tmp_path / "photos")

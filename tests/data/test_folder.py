@@ -1,0 +1,40 @@
+"""Folders of class subfolders as datasets."""
+
+import pytest
+
+import zoo
+from zoo import errors
+
+
+def test_folder_dataset_split_and_fitted(image_folder):
+    info = zoo.dataset_info(str(image_folder))
+    assert info.class_names == ("cat", "dog", "owl") and info.source == "folder"
+    model = zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=3)
+    train, val = zoo.get_dataset(str(image_folder), model=model, batch_size=4)
+    train_n = sum(int(x.shape[0]) for x, _ in train)
+    val_n = sum(int(x.shape[0]) for x, _ in val)
+    assert (train_n, val_n) == (24, 6)
+    images, labels = next(iter(train))
+    assert images.shape[1:] == (8, 8, 1) and set(labels.numpy()) <= {0, 1, 2}
+
+
+def test_folder_with_train_and_val_subfolders(tmp_path, make_image_folder):
+    make_image_folder(tmp_path / "ds" / "train", per_class=4)
+    make_image_folder(tmp_path / "ds" / "val", per_class=2)
+    train, val = zoo.get_dataset(str(tmp_path / "ds"), batch_size=32, model="resnet20")
+    assert sum(int(x.shape[0]) for x, _ in train) == 12
+    assert sum(int(x.shape[0]) for x, _ in val) == 6
+    assert zoo.dataset_info(str(tmp_path / "ds")).class_names == ("cat", "dog", "owl")
+
+
+def test_folder_with_one_class_is_rejected(tmp_path, make_image_folder):
+    make_image_folder(tmp_path / "one", classes=("cat",), per_class=2)
+    with pytest.raises(errors.InvalidArgumentError, match="at least 2 class subfolders"):
+        zoo.get_dataset(str(tmp_path / "one"))
+
+
+def test_folder_without_images_is_rejected(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / "empty" / name).mkdir(parents=True)
+    with pytest.raises(errors.InvalidArgumentError, match="Cannot read folder dataset"):
+        zoo.get_dataset(str(tmp_path / "empty"))

@@ -1,0 +1,131 @@
+"""get_dataset / dataset_info: pipelines fitted to models, offline behaviour, errors."""
+
+import socket
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import errors
+
+
+def test_digits_pipeline_fits_a_registered_model_name():
+    train, val = zoo.get_dataset("digits", model="resnet20", batch_size=64)
+    assert (len(train), len(val)) == (23, 6)  # 1437 and 360 examples
+    images, labels = next(iter(train))
+    assert images.shape[1:] == (32, 32, 3) and images.dtype.name == "float32"
+    assert labels.dtype.name == "int32"
+    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 255.0
+
+
+def test_digits_pipeline_keeps_native_shape_for_a_matching_model():
+    model = zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=10)
+    train, val = zoo.get_dataset("digits", model=model, batch_size=100, augment=False)
+    assert train.element_spec[0].shape.as_list() == [None, 8, 8, 1]
+    # Validation order is fixed; training order reshuffles every epoch.
+    first = np.concatenate([y for _, y in val.as_numpy_iterator()])
+    second = np.concatenate([y for _, y in val.as_numpy_iterator()])
+    np.testing.assert_array_equal(first, second)
+    epoch1 = np.concatenate([y for _, y in train.as_numpy_iterator()])
+    epoch2 = np.concatenate([y for _, y in train.as_numpy_iterator()])
+    assert len(epoch1) == 1437 and not np.array_equal(epoch1, epoch2)
+    assert sorted(np.bincount(epoch1)) == sorted(np.bincount(epoch2))
+
+
+def test_augmentation_changes_training_images_only():
+    model = zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=10)
+    plain, _ = zoo.get_dataset("digits", model=model, batch_size=1437, augment=False, seed=1)
+    moved, val = zoo.get_dataset("digits", model=model, batch_size=1437, augment="shift", seed=1)
+    (x0, y0), (x1, y1) = next(iter(plain)), next(iter(moved))
+    np.testing.assert_array_equal(y0, y1)  # same seed: same order
+    assert not np.array_equal(x0, x1)
+    assert x1.shape == x0.shape
+
+
+def test_dataset_info_and_listing():
+    assert zoo.list_datasets() == ["cifar10", "cifar100", "digits", "fashion_mnist",
+                                   "imagenet2012", "mnist"]
+    info = zoo.dataset_info("digits")
+    assert info.num_classes == 10 and info.image_shape == (8, 8, 1)
+    assert info.source == "embedded" and info.augmentation == "none"
+    assert zoo.dataset_info("cifar100").num_classes == 100
+
+
+@pytest.mark.parametrize("name, native, classes", [
+    ("cifar10", (32, 32, 3), 10), ("cifar100", (32, 32, 3), 100),
+    ("mnist", (28, 28, 1), 10), ("fashion_mnist", (28, 28, 1), 10),
+])
+def test_tfds_sources_with_mock_data(mock_tfds, name, native, classes):
+    train, val = zoo.get_dataset(name, batch_size=4)
+    images, labels = next(iter(train))
+    assert images.shape == (4, *native) and labels.shape == (4,)
+    assert (len(train), len(val)) == (2, 2)
+    # Fitted to resnet20's 32x32 RGB input: grayscale becomes 3 channels.
+    train, _ = zoo.get_dataset(name, model="resnet20", batch_size=4)
+    assert next(iter(train))[0].shape == (4, 32, 32, 3)
+    assert int(np.max(labels)) < classes
+
+
+def test_unprepared_tfds_dataset_fails_fast_offline(tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("ZOO_OFFLINE is set: the loader must not probe the network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with pytest.raises(errors.DatasetNotAvailableError) as info:
+        zoo.get_dataset("cifar10", data_dir=str(tmp_path))
+    message = str(info.value)
+    assert "'cifar10'" in message and str(tmp_path) in message
+    assert "download_and_prepare" in message
+    assert not (tmp_path / "cifar10" / "3.0.2" / "dataset_info.json").exists()
+
+
+def test_network_probe_failure_counts_as_offline(monkeypatch):
+    from zoo.data import tfds_source
+
+    monkeypatch.delenv("ZOO_OFFLINE")
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    assert tfds_source.network_available() is False
+
+
+def test_imagenet_names_the_manual_files(tmp_path):
+    with pytest.raises(errors.DatasetNotAvailableError) as info:
+        zoo.get_dataset("imagenet2012", data_dir=str(tmp_path))
+    message = str(info.value)
+    assert "ILSVRC2012_img_train.tar" in message
+    assert str(tmp_path / "downloads" / "manual") in message
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(name="cifar1O"), errors.UnknownDatasetError, "Did you mean: 'cifar10'"),
+    (dict(name="no/such/folder"), errors.DatasetNotAvailableError, "'no/such/folder' does not exist"),
+    (dict(name="digits", batch_size=0), errors.InvalidArgumentError, "batch_size=0"),
+    (dict(name="digits", augment="mixup"), errors.InvalidArgumentError, "augment='mixup'"),
+    (dict(name="digits", model="resnet2"), errors.UnknownModelError, "resnet20"),
+])
+def test_bad_arguments_name_the_value(kwargs, error, match):
+    name = kwargs.pop("name")
+    with pytest.raises(error, match=match):
+        zoo.get_dataset(name, **kwargs)
+
+
+def test_model_with_too_few_outputs_is_rejected():
+    model = zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=3)
+    with pytest.raises(errors.InvalidArgumentError, match="num_classes=10"):
+        zoo.get_dataset("digits", model=model)
+
+
+def test_batch_must_split_over_replicas():
+    import tensorflow as tf
+
+    class TwoReplicas:  # stands in for a 2-replica strategy without making devices
+        num_replicas_in_sync = 2
+
+    with pytest.raises(errors.ZooError, match="batch"):
+        zoo.get_dataset("digits", batch_size=63, strategy=TwoReplicas())
+    train, _ = zoo.get_dataset("digits", batch_size=64,
+                               strategy=tf.distribute.get_strategy())
+    assert len(train) == 23
