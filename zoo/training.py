@@ -191,6 +191,7 @@ def train(
         epochs=chosen.epochs,
         callbacks=chosen.callbacks(run_dir),
         verbose=verbose,
+        shuffle=False,  # the pipeline shuffles; Keras would only warn that it ignores this
     )
     metrics = _evaluate_model(model, val_ds)
     _save_model(model, run_dir / FINAL_MODEL)

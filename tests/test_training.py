@@ -1,0 +1,97 @@
+"""zoo.train / evaluate: the learning check, run directories, resuming, errors."""
+
+import csv
+import json
+
+import pytest
+
+import zoo
+from zoo import errors, recipes, training
+
+
+def read_epochs(run_dir):
+    with open(run_dir / "history.csv", newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_resnet20_learns_digits(tmp_path):
+    """The learning check: the project's own recipe reaches >= 95% on digits."""
+    run_dir = tmp_path / "r20"
+    result = zoo.train("resnet20", "digits", run_dir, verbose=0)
+    assert result.metrics["accuracy"] >= 0.95, result.metrics
+    assert result.metrics["examples"] == 360
+
+    # The model was fitted to the dataset: 8x8 grayscale, 10 classes.
+    assert tuple(result.model.inputs[0].shape[1:]) == (8, 8, 1)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["completed"] and config["labels"] == [str(d) for d in range(10)]
+    assert config["recipe_name"] == "digits_resnet"
+    for name in ("model.keras", "history.csv", "curves.png", "checkpoints/best.keras"):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "logs").rglob("events.out.tfevents.*"))
+    assert read_epochs(run_dir) == list(range(result.epochs))
+
+    # evaluate() reloads the saved model (safe_mode on) and agrees with training.
+    metrics = zoo.evaluate(run_dir)
+    assert metrics["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=1e-6)
+
+    # Training a finished run again only reloads it.
+    again = zoo.train("resnet20", "digits", run_dir, verbose=0)
+    assert again.resumed and again.metrics == result.metrics
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    import keras
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("simulated crash after the first epoch")
+
+    original = recipes.Recipe.callbacks
+    monkeypatch.setattr(recipes.Recipe, "callbacks",
+                        lambda self, run_dir: original(self, run_dir) + [Crash()])
+    run_dir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
+    assert not json.loads((run_dir / "config.json").read_text())["completed"]
+    assert (run_dir / "backup").exists() and read_epochs(run_dir) == [0]
+
+    monkeypatch.setattr(recipes.Recipe, "callbacks", original)
+    result = zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
+    assert result.resumed
+    assert read_epochs(run_dir) == [0, 1]  # epoch 0 was not trained twice
+    assert json.loads((run_dir / "config.json").read_text())["completed"]
+
+
+def test_run_directory_of_another_run_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    zoo.train("resnet20", "digits", run_dir, epochs=1, verbose=0)
+    before = (run_dir / "config.json").read_text()
+    with pytest.raises(errors.RunDirError, match="belongs to another run"):
+        zoo.train("resnet32", "digits", run_dir, epochs=1, verbose=0)
+    with pytest.raises(errors.RunDirError, match="epochs=3"):
+        zoo.train("resnet20", "digits", run_dir, epochs=3, verbose=0)
+    assert (run_dir / "config.json").read_text() == before
+
+    # A tampered model file is reported, not loaded.
+    (run_dir / "model.keras").write_bytes(b"not a zip")
+    (run_dir / "checkpoints" / "best.keras").unlink()
+    with pytest.raises(errors.RunDirError, match="corrupt"):
+        zoo.evaluate(run_dir)
+
+
+def test_overrides_fit_the_dataset_unless_given():
+    spec = zoo.registry.get_spec("resnet20")
+    info = zoo.dataset_info("digits")
+    assert training.fit_overrides_to_dataset(spec, {}, info) == {
+        "num_classes": 10, "input_shape": (8, 8, 1)}
+    assert training.fit_overrides_to_dataset(spec, {"input_shape": (32, 32, 3)}, info) == {
+        "num_classes": 10, "input_shape": (32, 32, 3)}
+
+
+def test_bad_training_arguments_write_nothing(tmp_path):
+    with pytest.raises(errors.UnknownDatasetError, match="Did you mean: 'digits'"):
+        zoo.train("resnet20", "digit", tmp_path / "a", verbose=0)
+    with pytest.raises(errors.InvalidArgumentError, match="epochs=0"):
+        zoo.train("resnet20", "digits", tmp_path / "b", epochs=0, verbose=0)
+    assert list(tmp_path.iterdir()) == []
