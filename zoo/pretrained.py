@@ -181,3 +181,57 @@ def build_with_weights(spec, weights: str, overrides: dict):
 def _same(a, b) -> bool:
     norm = lambda v: list(v) if isinstance(v, (tuple, list)) else v  # noqa: E731
     return norm(a) == norm(b)
+
+
+def publish_run(run_dir, tag: str, *, directory=None) -> WeightsEntry:
+    """Adds a finished run's weights to the manifest as `model.tag`.
+
+    The weights file and the manifest are written to temporary names and
+    renamed, so an interrupted publish leaves the old manifest intact.
+
+    Args:
+        run_dir: str or Path. A finished `zoo train` run directory.
+        tag: str. The weights tag, usually the dataset (`"digits"`).
+        directory: str, Path or None. Pretrained directory; defaults to
+            `pretrained_dir()`.
+
+    Returns:
+        The new `WeightsEntry`.
+
+    Example:
+
+    >>> zoo.pretrained.publish_run("runs/r20", "digits").name
+    'resnet20.digits'
+    """
+    import tempfile
+
+    from zoo import training
+
+    config, model = training.load_run(run_dir)
+    if not config.get("completed"):
+        raise WeightsError(f"Run {str(run_dir)!r} has not finished training; publish a "
+                           f"finished run.")
+    if not tag or not tag.replace("_", "").isalnum():
+        raise WeightsError(f"A weights tag is letters, digits and '_'. Received: tag={tag!r}")
+    directory = Path(directory) if directory is not None else pretrained_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{config['model']}.{tag}"
+    file = f"{name}.weights.h5"
+    tmp = directory / f".{file}.tmp.weights.h5"
+    model.save_weights(str(tmp))
+    entry = WeightsEntry(
+        name=name, model=config["model"], tag=tag, file=file, sha256=sha256_of(tmp),
+        dataset=config["dataset"], metrics=config.get("metrics", {}),
+        recipe=config["recipe_name"], kwargs=config["overrides"], labels=config.get("labels", []),
+    )
+    os.replace(tmp, directory / file)
+    rows = [w.to_dict() for w in _load_manifest(str(directory)) if w.name != name]
+    rows.append(entry.to_dict())
+    fd, manifest_tmp = tempfile.mkstemp(dir=directory, prefix=f".{MANIFEST}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"weights": sorted(rows, key=lambda r: r["name"])}, handle, indent=2)
+        handle.write("\n")
+    os.chmod(manifest_tmp, 0o644)  # mkstemp makes it private; the manifest is shared
+    os.replace(manifest_tmp, directory / MANIFEST)
+    _load_manifest.cache_clear()
+    return entry
