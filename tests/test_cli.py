@@ -60,3 +60,28 @@ def test_console_script_entry_point_runs():
     bad = subprocess.run([sys.executable, "-m", "zoo", "train", "resnet20"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--dataset" in bad.stderr
+
+
+def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp_path):
+    """The user path end to end: `zoo train` in its own process (logical CPU
+    devices must be made before TensorFlow starts), then evaluate and export."""
+    run_dir, out_dir = tmp_path / "run", tmp_path / "export"
+    train = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "resnet20", "--dataset", "digits", "--epochs", "1",
+         "--strategy", "mirrored", "--cpu-replicas", "2", "--out", str(run_dir)],
+        capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr[-2000:]
+    assert "training done: 1 epochs" in train.stdout
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["replicas"] == 2 and config["completed"]
+
+    code, out, _ = run(capsys, "evaluate", str(run_dir))
+    metrics = json.loads(out)
+    assert code == 0 and metrics["examples"] == 360
+    assert metrics["accuracy"] == pytest.approx(config["metrics"]["accuracy"], abs=1e-6)
+
+    code, out, _ = run(capsys, "export", str(run_dir), "--out", str(out_dir), "--format", "onnx",
+                       "--examples", "16")
+    assert code == 0 and "onnx" in out and (out_dir / "model.onnx").is_file()
+    code, _, err = run(capsys, "export", str(run_dir), "--out", str(out_dir))
+    assert code == 2 and "overwrite" in err

@@ -193,8 +193,12 @@ def train(
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles; Keras would only warn that it ignores this
     )
-    metrics = _evaluate_model(model, val_ds)
     _save_model(model, run_dir / FINAL_MODEL)
+    # Report the figures of the saved file, evaluated on one device: under
+    # MirroredStrategy each replica evaluates with its own BatchNorm moving
+    # statistics, while the file holds their mean.
+    _, saved = load_run(run_dir)
+    metrics = _evaluate_model(_compile_for_eval(saved, chosen), val_ds)
     plot_history(run_dir / "history.csv", run_dir / "curves.png")
     config.update(completed=True, metrics=metrics)
     _write_json(run_dir / CONFIG, config)
@@ -262,8 +266,7 @@ def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None
         augment=False,
     )
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
-    model.compile(loss=recipe.build_loss(), metrics=list(recipe.metrics))
-    return _evaluate_model(model, val_ds)
+    return _evaluate_model(_compile_for_eval(model, recipe), val_ds)
 
 
 def export_run(run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: int = 32,
@@ -337,6 +340,11 @@ def plot_history(csv_path, png_path) -> Path | None:
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
     return Path(png_path)
+
+
+def _compile_for_eval(model, recipe):
+    model.compile(loss=recipe.build_loss(), metrics=list(recipe.metrics))
+    return model
 
 
 def _evaluate_model(model, dataset) -> dict:
