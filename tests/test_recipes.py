@@ -86,3 +86,19 @@ def test_callbacks_cover_backup_checkpoint_logs_history_nan(tmp_path):
 def test_bad_recipe_fields(changes, match):
     with pytest.raises(zoo.InvalidArgumentError, match=match):
         zoo.get_recipe("cifar_resnet").replace(**changes)
+
+
+def test_linear_schedule_warms_up_then_decays_to_zero():
+    recipe = zoo.get_recipe("cifar_resnet").replace(schedule="linear", warmup_epochs=1, epochs=10,
+                                                   optimizer="adamw", learning_rate=1e-3)
+    schedule = recipe.learning_rate_schedule(steps_per_epoch=10, global_batch_size=128)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100, 120)]
+    assert rates[0] == 0.0 and rates[2] == pytest.approx(1e-3)
+    assert rates[1] == pytest.approx(5e-4) and rates[3] == pytest.approx(5e-4)
+    assert rates[4] == 0.0 and rates[5] == 0.0
+
+
+def test_recipe_augmentations_are_the_pipeline_policies():
+    from zoo.data.image import AUGMENTATIONS
+
+    assert set(zoo.recipes.AUGMENTATIONS) == set(AUGMENTATIONS)

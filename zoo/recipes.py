@@ -24,9 +24,11 @@ from pathlib import Path
 from zoo import errors, validation
 
 OPTIMIZERS = ("sgd", "adamw", "adam")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "linear", "constant")
 LR_SCALING = ("linear", "sqrt", "none")
-AUGMENTATIONS = ("cifar", "imagenet", "none")
+# The pipeline's policies (zoo.data.image); kept as a literal so that importing
+# recipes does not import the data package.
+AUGMENTATIONS = ("cifar", "imagenet", "none", "shift")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +48,13 @@ class Recipe:
         weight_decay: float. L2-equivalent decay strength (see
             `optimizer_weight_decay`). Norm scales and biases are not decayed.
         warmup_epochs: float. Linear warmup from 0 to the peak rate.
-        schedule: str. `"cosine"` decay to 0 after warmup, or `"constant"`.
+        schedule: str. `"cosine"` or `"linear"` decay to 0 after warmup, or
+            `"constant"`.
         label_smoothing: float. In [0, 1).
         epochs: int. Training epochs.
         batch_size: int. Global batch size.
         augmentation: str. Pipeline augmentation policy (`"cifar"`,
-            `"imagenet"`, `"none"`).
+            `"imagenet"`, `"shift"`, `"none"`).
         from_logits: bool. Whether the model outputs logits (zoo models
             output probabilities by default).
         metrics: tuple of str. Keras metric names.
@@ -164,6 +167,10 @@ class Recipe:
         warmup = min(int(round(self.warmup_epochs * steps_per_epoch)), total - 1)
         if self.schedule == "constant" and not warmup:
             return peak
+        if self.schedule == "linear":
+            from zoo.schedules import WarmupLinearDecay
+
+            return WarmupLinearDecay(peak, warmup_steps=warmup, total_steps=total)
         if self.schedule == "constant":
             return keras.optimizers.schedules.CosineDecay(
                 0.0, decay_steps=total, alpha=1.0, warmup_target=peak, warmup_steps=warmup
@@ -341,8 +348,8 @@ register_recipe(Recipe(
 ))
 register_recipe(Recipe(
     "digits_resnet",
-    description="The demo recipe: a CIFAR ResNet on the embedded 8x8 digits upsampled "
-    "to the model input; SGD 0.05 at batch 64, 1 warmup epoch, cosine, 8 epochs, "
+    description="The demo recipe: a CIFAR ResNet on the embedded 8x8 digits at their "
+    "native size; SGD 0.05 at batch 64, 1 warmup epoch, cosine, 8 epochs, "
     "no augmentation (flipping digits changes their class).",
     optimizer="sgd", learning_rate=0.05, reference_batch=64, momentum=0.9,
     weight_decay=5e-4, warmup_epochs=1, schedule="cosine", epochs=8, batch_size=64,
