@@ -71,7 +71,13 @@ def test_logits_option():
 def test_preprocessing_is_inside_the_model():
     model = zoo.get_model("resnet20", input_shape=(8, 8, 3))
     names = [l.name for l in model.layers]
-    assert names[:3] == ["images", "rescaling", "normalization"]
+    assert names[:2] == ["images", "normalize"]
+    # A mid-grey image maps to (0.5 - mean) / std per channel before the backbone.
+    import keras
+
+    probe = keras.Model(model.inputs, model.get_layer("normalize").output)
+    out = probe.predict(np.full((1, 8, 8, 3), 127.5, "float32"), verbose=0)[0, 0, 0]
+    np.testing.assert_allclose(out, (0.5 - np.array(model.mean)) / np.array(model.std), rtol=1e-5)
 
 
 def test_config_round_trip_and_keras_file(tmp_path):

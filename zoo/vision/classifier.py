@@ -61,10 +61,14 @@ class ImageClassifier(keras.Model):
         std = _per_channel("std", std, channels, IMAGENET_STD, 0.5)
 
         images = keras.Input(shape=input_shape, name="images")
-        x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(images)
-        x = keras.layers.Normalization(
-            mean=list(mean), variance=[s * s for s in std], name="normalization"
-        )(x)
+        # (x / 255 - mean) / std as one per-channel affine map. Keras'
+        # Normalization layer would do the same, but its mean/variance become
+        # captured tensors that Keras' ONNX export turns into graph inputs.
+        x = keras.layers.Rescaling(
+            scale=[1.0 / (255.0 * s) for s in std],
+            offset=[-m / s for m, s in zip(mean, std)],
+            name="normalize",
+        )(images)
         x = backbone(x)
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if dropout:

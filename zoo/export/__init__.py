@@ -1,0 +1,222 @@
+"""Verified export: SavedModel and ONNX, each checked against Keras.
+
+`export(model, out_dir)` writes `out_dir/savedmodel/`, `out_dir/model.onnx`
+and `out_dir/metadata.json`. Every artifact is loaded back in a separate
+process in the runtime a deployer uses and compared with the Keras model on
+the same inputs; the export only lands at `out_dir` (by rename) when all pass.
+
+Example:
+
+>>> report = zoo.export(model, "out/resnet20", inputs=val_images)
+>>> print(report)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+from zoo import errors
+from zoo.export.report import ExportReport, FormatResult
+
+FORMATS = ("savedmodel", "onnx")
+ARTIFACT_NAMES = {"savedmodel": "savedmodel", "onnx": "model.onnx"}
+DEFAULT_ATOL = 1e-5
+_RANDOM_EXAMPLES = 8
+
+__all__ = ["ARTIFACT_NAMES", "ExportReport", "FORMATS", "FormatResult", "export"]
+
+
+def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | None = None,
+           labels=None, overwrite: bool = False, atol: float = DEFAULT_ATOL,
+           extra_metadata: dict | None = None) -> ExportReport:
+    """Exports a Keras model and verifies each artifact against it.
+
+    Args:
+        model: keras.Model. The model to export.
+        out_dir: str or Path. The export directory (must not exist unless
+            `overwrite`).
+        formats: tuple of str or a comma-separated str. Any of `"savedmodel"`,
+            `"onnx"`.
+        inputs: numpy array, dict of arrays (multi-input models), or None for
+            a deterministic random batch. Real examples make the check honest.
+        model_name: str or None. Recorded in the metadata; defaults to
+            `model.name`.
+        labels: list of str or None. Class names, recorded in the metadata.
+        overwrite: bool. Replace an existing export at `out_dir`.
+        atol: float. Largest accepted |exported - Keras|.
+        extra_metadata: dict or None. Added to `metadata.json`.
+
+    Returns:
+        An `ExportReport` (all formats passed).
+
+    Raises:
+        ExportVerificationError: an artifact differs; nothing is written.
+        ExportError: bad arguments, an existing `out_dir`, or an artifact that
+            does not run.
+
+    Example:
+
+    >>> report = zoo.export(model, "out/r20", formats="onnx", inputs=images)
+    >>> report["onnx"].max_abs_diff < 1e-5
+    True
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise errors.ExportError(f"export needs a keras.Model. Received: model={model!r}")
+    formats = _check_formats(formats)
+    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol > 0:
+        raise errors.InvalidArgumentError(f"atol must be a number > 0. Received: atol={atol!r}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise errors.ExportError(
+            f"Export directory {str(out_dir)!r} already exists; pass overwrite=True "
+            f"(`zoo export --overwrite`) to replace it, or choose another directory."
+        )
+    feeds = _feeds(model, inputs)
+    expected = np.asarray(model.predict(_model_inputs(model, feeds), verbose=0))
+    name = model_name or model.name
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    staging.chmod(0o755)  # mkdtemp makes it private; an export is meant to be shared
+    try:
+        results = tuple(_export_one(model, fmt, staging, out_dir, feeds, expected, atol)
+                        for fmt in formats)
+        report = ExportReport(name, str(out_dir), results)
+        if not report.passed:
+            failed = [r for r in results if not r.passed]
+            raise errors.ExportVerificationError(
+                "Export verification failed: " + "; ".join(
+                    f"{r.format}: max |diff| {r.max_abs_diff:.3g} (accepted <= {atol:g}), "
+                    f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%)" for r in failed)
+                + f". Nothing was written to {str(out_dir)!r}.",
+                report.to_dict(),
+            )
+        from zoo.export.metadata import build_metadata
+        from zoo.export.onnx import OPSET
+
+        metadata = build_metadata(model, model_name=name, labels=labels, report=report,
+                                  opset=OPSET if "onnx" in formats else None,
+                                  extra=extra_metadata)
+        (staging / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
+        _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _check_formats(formats) -> tuple:
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    chosen = tuple(dict.fromkeys(formats or ()))
+    if not chosen or any(f not in FORMATS for f in chosen):
+        raise errors.InvalidArgumentError(
+            f"formats must name one or more of {list(FORMATS)}. Received: formats={formats!r}"
+        )
+    return chosen
+
+
+def _feeds(model, inputs) -> dict:
+    """One float32/int32 array per model input, keyed by input name, checked."""
+    specs = {t.name: t for t in model.inputs}
+    if inputs is None:
+        return {n: _random_input(t) for n, t in specs.items()}
+    if not isinstance(inputs, dict):
+        if len(specs) != 1:
+            raise errors.InvalidArgumentError(
+                f"This model has inputs {sorted(specs)}; pass inputs as a dict keyed by "
+                f"those names. Received: inputs of type {type(inputs).__name__}"
+            )
+        inputs = {next(iter(specs)): inputs}
+    if set(inputs) != set(specs):
+        raise errors.InvalidArgumentError(
+            f"inputs must have the keys {sorted(specs)}. Received: {sorted(inputs)}"
+        )
+    feeds = {}
+    for key, tensor in specs.items():
+        value = np.asarray(inputs[key])
+        want = tuple(tensor.shape)
+        if value.ndim != len(want) or any(w is not None and w != v
+                                          for w, v in zip(want[1:], value.shape[1:])):
+            raise errors.InvalidArgumentError(
+                f"inputs[{key!r}] must have shape {_shape_text(want)}. "
+                f"Received: shape {value.shape}"
+            )
+        feeds[key] = value.astype(str(tensor.dtype).replace("tf.", ""))
+    return feeds
+
+
+def _random_input(tensor) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    shape = [_RANDOM_EXAMPLES] + [d if d is not None else 16 for d in tensor.shape[1:]]
+    if "int" in str(tensor.dtype):
+        return rng.integers(1, 100, shape).astype(str(tensor.dtype))
+    return rng.uniform(0.0, 255.0, shape).astype("float32")
+
+
+def _model_inputs(model, feeds: dict):
+    return next(iter(feeds.values())) if len(model.inputs) == 1 else feeds
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("batch" if i == 0 else str(d) for i, d in enumerate(shape)) + ")"
+
+
+def _export_one(model, fmt, staging, out_dir, feeds, expected, atol) -> FormatResult:
+    from zoo.export import verify
+
+    start = time.perf_counter()
+    artifact = staging / ARTIFACT_NAMES[fmt]
+    try:
+        if fmt == "savedmodel":
+            from zoo.export.savedmodel import export_savedmodel
+
+            export_savedmodel(model, artifact)
+        else:
+            from zoo.export.onnx import export_onnx
+
+            export_onnx(model, artifact)
+    except Exception as err:  # converters raise many types; name the format
+        raise errors.ExportError(f"Exporting {model.name!r} to {fmt} failed: {err}") from err
+    actual = verify.run_artifact(fmt, artifact, feeds)
+    diff, agreement = verify.compare(expected, actual)
+    return FormatResult(fmt, str(out_dir / ARTIFACT_NAMES[fmt]), diff, agreement,
+                        int(expected.shape[0]), float(atol), time.perf_counter() - start)
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> None:
+    """Renames the verified export in; an old one is removed only afterwards."""
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    trash = out_dir.with_name(f".{out_dir.name}.old-{time.time_ns()}")
+    out_dir.rename(trash)
+    try:
+        staging.rename(out_dir)
+    except OSError:
+        trash.rename(out_dir)  # put the previous export back
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `zoo.export(...)` call `export` although `zoo.export` is this package.
+
+    Importing any `zoo.export.*` submodule binds the package to the name
+    `zoo.export`, shadowing the function `zoo/__init__.py` re-exports.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

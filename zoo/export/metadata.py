@@ -1,0 +1,72 @@
+"""`metadata.json` beside the artifacts: what a deployer needs to call them."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def input_description(model, model_name: str | None) -> list[dict]:
+    """Name, shape, dtype (and value range for images) of each model input.
+
+    Args:
+        model: keras.Model. The exported model.
+        model_name: str or None. Its registered name, for the richer spec.
+    """
+    spec = {}
+    if model_name:
+        from zoo import registry
+
+        if model_name in registry.list_models():
+            spec = registry.get_spec(model_name).input_spec()
+    described = []
+    for tensor in model.inputs:
+        entry = {"name": tensor.name, "shape": [None if d is None else int(d) for d in tensor.shape],
+                 "dtype": str(tensor.dtype)}
+        if spec.get("modality") == "image":
+            entry["value_range"] = spec["value_range"]
+        described.append(entry)
+    return described
+
+
+def build_metadata(model, *, model_name, labels, report, opset, extra) -> dict:
+    """The JSON document written as `metadata.json`.
+
+    Args:
+        model: keras.Model. The exported model.
+        model_name: str. Its name.
+        labels: list of str or None. Class names in output order.
+        report: ExportReport. The verification figures.
+        opset: int. The ONNX opset used.
+        extra: dict. Caller's additions (run dir, dataset, metrics).
+    """
+    image = len(model.inputs) == 1 and len(model.inputs[0].shape) == 4
+    return {
+        "model": model_name,
+        "inputs": input_description(model, model_name),
+        "outputs": {"shape": [None, int(model.outputs[0].shape[-1])],
+                    "meaning": "class probabilities" if _ends_in_softmax(model) else "logits"},
+        "labels": list(labels) if labels is not None else None,
+        "preprocessing": (
+            "raw float32 images in [0, 255], NHWC; rescaling and normalization are inside "
+            "the graph" if image else "none outside the graph"),
+        "artifacts": {r.format: r.path for r in report.formats},
+        "verification": report.to_dict(),
+        "onnx_opset": opset,
+        "versions": {p: _version(p) for p in ("zoo", "tensorflow", "keras", "tf2onnx", "onnx",
+                                               "onnxruntime", "numpy")},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+
+
+def _ends_in_softmax(model) -> bool:
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "") == "softmax"

@@ -1,0 +1,75 @@
+"""ONNX export through Keras' own `model.export(..., format="onnx")`.
+
+tf2onnx's `from_keras` does not work with Keras 3, so Keras' exporter (which
+drives tf2onnx internally) is the supported path. It needs float32 weights:
+a mixed-precision model is rebuilt in float32 with the same weights first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# Opset 17 runs on every onnxruntime of the last three years and has
+# LayerNormalization, which the text models need.
+OPSET = 17
+
+
+def float32_copy(model):
+    """The model itself if it computes in float32, else a float32 rebuild.
+
+    Args:
+        model: keras.Model. Possibly mixed precision.
+    """
+    import keras
+
+    if model.dtype_policy.compute_dtype == "float32" and all(
+        layer.dtype_policy.compute_dtype == "float32" for layer in model.layers
+    ):
+        return model
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        config = model.get_config()
+        config = _strip_dtype_policies(config)
+        clone = model.__class__.from_config(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    # Keras' exporter refuses a model that has never been called.
+    dummy = [np.zeros([1] + [d or 1 for d in t.shape[1:]], str(t.dtype)) for t in clone.inputs]
+    clone(dummy[0] if len(dummy) == 1 else dummy)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _strip_dtype_policies(config):
+    """Drops saved dtype policies so layers take the float32 global default."""
+    if isinstance(config, dict):
+        return {key: _strip_dtype_policies(value) for key, value in config.items()
+                if not (key == "dtype" and _is_mixed_policy(value))}
+    if isinstance(config, list):
+        return [_strip_dtype_policies(value) for value in config]
+    return config
+
+
+def _is_mixed_policy(value) -> bool:
+    text = str(value)
+    return "mixed" in text
+
+
+def export_onnx(model, path, *, opset: int = OPSET) -> Path:
+    """Writes an ONNX file of the model with an explicit opset.
+
+    Args:
+        model: keras.Model. Exported in float32 (see `float32_copy`).
+        path: str or Path. The `.onnx` file to create.
+        opset: int. ONNX opset version.
+
+    Example:
+
+    >>> export_onnx(model, "out/model.onnx")
+    """
+    path = Path(path)
+    float32_copy(model).export(str(path), format="onnx", verbose=False, opset_version=opset)
+    return path

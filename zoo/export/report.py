@@ -1,0 +1,84 @@
+"""What `zoo.export` returns: per format, the path and how well it matched Keras."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatResult:
+    """The verification of one exported artifact.
+
+    Args:
+        format: str. `"savedmodel"` or `"onnx"`.
+        path: str. Where the artifact is (its final location).
+        max_abs_diff: float. Largest |exported - Keras| over all outputs.
+        argmax_agreement: float. Share of examples whose top class matches.
+        examples: int. How many inputs were compared.
+        atol: float. The tolerance the diff was held to.
+        seconds: float. Export plus verification time.
+    """
+
+    format: str
+    path: str
+    max_abs_diff: float
+    argmax_agreement: float
+    examples: int
+    atol: float
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.max_abs_diff <= self.atol and self.argmax_agreement == 1.0
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "passed": self.passed}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportReport:
+    """All formats of one export.
+
+    Args:
+        model: str. The model name.
+        out_dir: str. The export directory.
+        formats: tuple of FormatResult.
+
+    Example:
+
+    >>> report = zoo.export(model, "out/r20")
+    >>> report.passed, report["onnx"].max_abs_diff
+    (True, 3.1e-07)
+    """
+
+    model: str
+    out_dir: str
+    formats: tuple
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.formats)
+
+    def __getitem__(self, name: str) -> FormatResult:
+        for result in self.formats:
+            if result.format == name:
+                return result
+        raise KeyError(f"No {name!r} in this export; it has "
+                       f"{[r.format for r in self.formats]}.")
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "out_dir": self.out_dir, "passed": self.passed,
+                "formats": [result.to_dict() for result in self.formats]}
+
+    def __str__(self) -> str:
+        lines = [f"export of {self.model} -> {self.out_dir}",
+                 f"  {'format':<11}{'max |diff|':>12}{'argmax':>9}{'examples':>10}  result  path"]
+        for r in self.formats:
+            lines.append(
+                f"  {r.format:<11}{r.max_abs_diff:>12.2e}{r.argmax_agreement:>9.1%}"
+                f"{r.examples:>10}  {'PASS' if r.passed else 'FAIL':<6}  {r.path}"
+            )
+        lines.append(f"  verified in separate processes (no zoo import); pass at max |diff| "
+                     f"<= {self.formats[0].atol:g} and 100% argmax agreement"
+                     if self.formats else "  no formats")
+        return "\n".join(lines)
