@@ -139,3 +139,9 @@ def test_mixed_precision_model_exports_in_float32(tmp_path, images):
     report = zoo.export(mixed, tmp_path / "mixed", formats="onnx", inputs=images, atol=5e-2)
     # float16 Keras against float32 ONNX: close, not equal.
     assert report["onnx"].max_abs_diff < 5e-2
+
+
+def test_relative_output_directory(model, images, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = zoo.export(model, "rel/out", formats="savedmodel", inputs=images)
+    assert report.passed and (tmp_path / "rel" / "out" / "savedmodel").is_dir()

@@ -42,6 +42,8 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="zoo-verify-") as tmp:
         feed, result = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
         np.savez(feed, **inputs)
+        # Absolute: the runner works in its own directory, away from zoo.
+        artifact = Path(artifact).resolve()
         command = [sys.executable, "-I", str(RUNNERS[fmt]), str(artifact), str(feed), str(result)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S,
                               cwd=tmp)
