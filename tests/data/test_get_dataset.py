@@ -43,8 +43,10 @@ def test_augmentation_changes_training_images_only():
 
 
 def test_dataset_info_and_listing():
-    assert zoo.list_datasets() == ["cifar10", "cifar100", "digits", "fashion_mnist",
-                                   "imagenet2012", "mnist"]
+    assert zoo.list_datasets("image") == ["cifar10", "cifar100", "digits", "fashion_mnist",
+                                          "imagenet2012", "mnist"]
+    assert set(zoo.list_datasets()) == set(zoo.list_datasets("image")) | set(
+        zoo.list_datasets("text"))
     info = zoo.dataset_info("digits")
     assert info.num_classes == 10 and info.image_shape == (8, 8, 1)
     assert info.source == "embedded" and info.augmentation == "none"

@@ -31,6 +31,9 @@ class DatasetSource:
         embedded: bool. Built from data shipped inside an installed package,
             so it never needs the network.
         description: str. One line for `zoo` listings.
+        modality: str. `"image"` or `"text"`.
+        feature_key: str. The tfds feature holding the input.
+        label_key: str. The tfds feature holding the class.
     """
 
     name: str
@@ -43,6 +46,9 @@ class DatasetSource:
     manual_files: tuple = ()
     embedded: bool = False
     description: str = ""
+    modality: str = "image"
+    feature_key: str = "image"
+    label_key: str = "label"
 
 
 SOURCES = {
@@ -66,5 +72,17 @@ SOURCES = {
             manual_files=("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"),
             description="ILSVRC 2012, 1.28M images, 1000 classes (manual download).",
         ),
+        DatasetSource("imdb_reviews", "imdb_reviews/plain_text", "train", "test", None, "none",
+                      modality="text", feature_key="text",
+                      description="50,000 IMDB movie reviews, positive/negative."),
+        DatasetSource("ag_news_subset", "ag_news_subset", "train", "test", None, "none",
+                      modality="text", feature_key="description",
+                      description="127,600 news articles, 4 topics."),
+        DatasetSource("glue/sst2", "glue/sst2", "train", "validation", None, "none",
+                      modality="text", feature_key="sentence",  # test labels are hidden
+                      description="GLUE SST-2: 68,221 movie-review sentences, binary."),
+        DatasetSource("yelp_polarity_reviews", "yelp_polarity_reviews", "train", "test", None,
+                      "none", modality="text", feature_key="text",
+                      description="598,000 Yelp reviews, positive/negative."),
     )
 }

@@ -19,6 +19,9 @@ from zoo.data.catalog import DatasetSource
 # tfds downloads most datasets from this host (and the rest from their homes).
 _PROBE_HOST = ("storage.googleapis.com", 443)
 _PROBE_TIMEOUT_S = 3.0
+# Builders over data zoo makes or ships, imported only when used.
+_EMBEDDED_BUILDERS = {"zoo_digits": "zoo.data.digits.ZooDigits",
+                      "zoo_sentiment": "zoo.data.sentiment.ZooSentiment"}
 
 
 def network_available() -> bool:
@@ -45,9 +48,10 @@ def get_builder(source: DatasetSource, data_dir=None):
     import tensorflow_datasets as tfds
 
     if source.embedded:
-        from zoo.data.digits import ZooDigits
+        import importlib
 
-        return ZooDigits(data_dir=data_dir)
+        module, _, cls = _EMBEDDED_BUILDERS[source.tfds_name].rpartition(".")
+        return getattr(importlib.import_module(module), cls)(data_dir=data_dir)
     return tfds.builder(source.tfds_name, data_dir=data_dir)
 
 
@@ -59,7 +63,7 @@ def load_splits(source: DatasetSource, data_dir=None):
         data_dir: str or None. tfds data directory.
 
     Returns:
-        `(builder, train, val)`: unbatched `(uint8 image, int64 label)` datasets.
+        `(builder, train, val)`: unbatched `(feature, int64 label)` datasets.
 
     Raises:
         DatasetNotAvailableError: not prepared and cannot be prepared here.
@@ -67,9 +71,13 @@ def load_splits(source: DatasetSource, data_dir=None):
     builder = get_builder(source, data_dir)
     if not builder.is_prepared():
         _prepare(source, builder)
-    train = builder.as_dataset(split=source.train_split, as_supervised=True,
-                               shuffle_files=True)
-    val = builder.as_dataset(split=source.val_split, as_supervised=True)
+    # Features are picked by key: not every builder declares supervised keys
+    # (glue does not), and text sets keep several text fields.
+    def pick(example):
+        return example[source.feature_key], example[source.label_key]
+
+    train = builder.as_dataset(split=source.train_split, shuffle_files=True).map(pick)
+    val = builder.as_dataset(split=source.val_split).map(pick)
     return builder, train, val
 
 

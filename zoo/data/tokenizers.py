@@ -1,0 +1,165 @@
+"""Word-level tokenization for the text models, saved beside them.
+
+`WordTokenizer` wraps Keras' `TextVectorization` (Unicode lowercase, strip
+ASCII punctuation, split on whitespace, ids padded/truncated to the model's
+sequence length, 0 = padding, 1 = unknown). Its vocabulary is adapted on a
+training split once and saved as `vocabulary.txt`, so evaluating, exporting or
+reloading never re-adapts. `to_huggingface_json` writes the same tokenization
+as a Hugging Face `tokenizers` file, so an ONNX deployment needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zoo import errors, validation
+
+VOCABULARY_FILE = "vocabulary.txt"
+CONFIG_FILE = "tokenizer_config.json"
+PAD, UNK = "[PAD]", "[UNK]"
+# The ASCII punctuation TextVectorization's default standardization removes.
+PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+def standardize(texts):
+    """Unicode lowercasing, then punctuation removal.
+
+    Keras' built-in "lower_and_strip_punctuation" lowercases ASCII only, while
+    Hugging Face's `Lowercase` is Unicode-aware; this keeps the in-graph and
+    the exported tokenizers identical on text like "Über".
+    """
+    import tensorflow as tf
+
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), PUNCTUATION, "")
+
+
+class WordTokenizer:
+    """Strings to int32 token ids of a fixed length.
+
+    Args:
+        vocabulary: list of str. Tokens in id order, starting with the padding
+            entry `""` (or `"[PAD]"`) and `"[UNK]"`.
+        sequence_length: int. Ids per text (padded with 0 or truncated).
+
+    Example:
+
+    >>> tokenizer = WordTokenizer.adapt(train_texts, vocabulary_size=20000, sequence_length=64)
+    >>> tokenizer(["not good, not bad"]).shape
+    TensorShape([1, 64])
+    >>> tokenizer.save("runs/lstm/tokenizer")
+    """
+
+    def __init__(self, vocabulary, sequence_length: int):
+        import keras
+
+        vocabulary = [str(token) for token in vocabulary]
+        if len(vocabulary) < 3 or vocabulary[1] != UNK:
+            raise errors.InvalidArgumentError(
+                f"A vocabulary starts with the padding token and {UNK!r} and has at least one "
+                f"word. Received: vocabulary={vocabulary[:5]!r} ({len(vocabulary)} entries)"
+            )
+        self.sequence_length = validation.check_positive_int("sequence_length", sequence_length)
+        self.vocabulary = ["", UNK] + vocabulary[2:]
+        self.layer = keras.layers.TextVectorization(
+            vocabulary=self.vocabulary, output_sequence_length=self.sequence_length,
+            standardize=standardize, split="whitespace", output_mode="int",
+        )
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.vocabulary)
+
+    @classmethod
+    def adapt(cls, texts, *, vocabulary_size: int, sequence_length: int) -> "WordTokenizer":
+        """Learns the most frequent words of `texts` (a tf.data dataset or list).
+
+        Args:
+            texts: tf.data.Dataset of scalar strings, or a list of str.
+            vocabulary_size: int. Largest vocabulary, padding and unknown included.
+            sequence_length: int. Ids per text.
+        """
+        import keras
+        import tensorflow as tf
+
+        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
+                                                        minimum=3)
+        if not isinstance(texts, tf.data.Dataset):
+            texts = tf.data.Dataset.from_tensor_slices(list(texts))
+        layer = keras.layers.TextVectorization(max_tokens=vocabulary_size,
+                                               standardize=standardize)
+        layer.adapt(texts.batch(1024))
+        vocabulary = layer.get_vocabulary()
+        if len(vocabulary) < 3:
+            raise errors.InvalidArgumentError(
+                "The training texts hold no words to build a vocabulary from (all empty or "
+                "punctuation). Received: texts with no tokens"
+            )
+        return cls(vocabulary, sequence_length)
+
+    def __call__(self, texts):
+        """Token ids `(batch, sequence_length)` int32 for a batch of strings."""
+        import tensorflow as tf
+
+        return tf.cast(self.layer(texts), tf.int32)
+
+    def save(self, directory) -> Path:
+        """Writes `vocabulary.txt` (one token per line) and the config.
+
+        Args:
+            directory: str or Path. Created if missing.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = [PAD] + self.vocabulary[1:]
+        (directory / VOCABULARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (directory / CONFIG_FILE).write_text(json.dumps(
+            {"type": "word", "sequence_length": self.sequence_length,
+             "standardize": "unicode lowercase, strip ASCII punctuation",
+             "split": "whitespace",
+             "padding_id": 0, "unknown_id": 1}, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory) -> "WordTokenizer":
+        """Reads a tokenizer written by `save`.
+
+        Args:
+            directory: str or Path. Holds `vocabulary.txt` and the config.
+        """
+        directory = Path(directory)
+        vocabulary_path = directory / VOCABULARY_FILE
+        if not vocabulary_path.is_file():
+            raise errors.InvalidArgumentError(
+                f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by "
+                f"WordTokenizer.save. Received: {str(directory)!r}"
+            )
+        vocabulary = vocabulary_path.read_text(encoding="utf-8").splitlines()
+        if not vocabulary:
+            raise errors.InvalidArgumentError(
+                f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs "
+                f"{PAD!r}, {UNK!r} and at least one word, one per line."
+            )
+        try:
+            config = json.loads((directory / CONFIG_FILE).read_text())
+        except (OSError, ValueError) as err:
+            raise errors.InvalidArgumentError(
+                f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}") from err
+        return cls(vocabulary, config["sequence_length"])
+
+    def to_huggingface_json(self) -> str:
+        """The same tokenization as a Hugging Face `tokenizers` JSON document.
+
+        Lowercasing, punctuation stripping, whitespace splitting, word-level
+        lookup with `[UNK]`, truncation and padding to `sequence_length`.
+        """
+        from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+
+        vocab = {token: i for i, token in enumerate([PAD] + self.vocabulary[1:])}
+        tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
+        tokenizer.normalizer = normalizers.Sequence(
+            [normalizers.Lowercase(), normalizers.Replace(Regex(PUNCTUATION), "")])
+        tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+        tokenizer.enable_truncation(max_length=self.sequence_length)
+        tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token=PAD)
+        return tokenizer.to_str()
