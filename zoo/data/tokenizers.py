@@ -98,9 +98,27 @@ class WordTokenizer:
         return cls(vocabulary, sequence_length)
 
     def __call__(self, texts):
-        """Token ids `(batch, sequence_length)` int32 for a batch of strings."""
+        """Token ids `(batch, sequence_length)` int32 for a batch of strings.
+
+        Args:
+            texts: list of str, numpy array or tf.Tensor of strings `(batch,)`.
+        """
         import tensorflow as tf
 
+        if isinstance(texts, str):
+            texts = [texts]
+        if isinstance(texts, (list, tuple)):
+            bad = [t for t in texts if not isinstance(t, (str, bytes))]
+            if bad:
+                raise errors.InvalidArgumentError(
+                    f"The tokenizer takes strings. Received: {bad[0]!r} of type "
+                    f"{type(bad[0]).__name__}"
+                )
+            texts = tf.constant(list(texts), tf.string)
+        texts = tf.convert_to_tensor(texts)
+        if texts.dtype != tf.string:
+            raise errors.InvalidArgumentError(
+                f"The tokenizer takes strings. Received: a tensor of dtype {texts.dtype.name}")
         return tf.cast(self.layer(texts), tf.int32)
 
     def save(self, directory) -> Path:
