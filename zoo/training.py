@@ -76,7 +76,7 @@ def recipe_for(model_name: str, dataset: str):
 
 
 def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
-    """Defaults `num_classes` and `input_shape` to the dataset's own.
+    """Defaults `num_classes`, `input_shape` and `sequence_length` to the dataset's.
 
     Training resnet20 on digits then builds an 8x8x1, 10-class model instead
     of upsampling 8x8 digits to 32x32 RGB; explicit overrides always win.
@@ -92,6 +92,8 @@ def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
         fitted.setdefault("num_classes", info.num_classes)
     if "input_shape" in accepted and info.image_shape is not None:
         fitted.setdefault("input_shape", tuple(info.image_shape))
+    if "sequence_length" in accepted and getattr(info, "sequence_length", None):
+        fitted.setdefault("sequence_length", int(info.sequence_length))
     return fitted
 
 

@@ -39,6 +39,7 @@ class DatasetInfo:
         augmentation: str. Default augmentation policy when `augment=True`.
         description: str. One line.
         modality: str. `"image"` or `"text"`.
+        sequence_length: int or None. Text: a length covering the examples.
     """
 
     name: str
@@ -48,6 +49,7 @@ class DatasetInfo:
     augmentation: str
     description: str = ""
     modality: str = "image"
+    sequence_length: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -101,7 +103,7 @@ def dataset_info(name, *, data_dir=None, text_column: str = "text",
     names = get_builder(source, data_dir).info.features[source.label_key].names
     return DatasetInfo(source.name, "embedded" if source.embedded else "tfds", tuple(names),
                        source.image_shape, source.augmentation, source.description,
-                       modality=source.modality)
+                       modality=source.modality, sequence_length=source.sequence_length)
 
 
 def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):

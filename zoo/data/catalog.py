@@ -34,6 +34,8 @@ class DatasetSource:
         modality: str. `"image"` or `"text"`.
         feature_key: str. The tfds feature holding the input.
         label_key: str. The tfds feature holding the class.
+        sequence_length: int or None. Text: tokens per example that cover
+            (nearly) all examples; text models are built with it by `zoo train`.
     """
 
     name: str
@@ -49,6 +51,7 @@ class DatasetSource:
     modality: str = "image"
     feature_key: str = "image"
     label_key: str = "label"
+    sequence_length: int | None = None
 
 
 SOURCES = {
@@ -72,17 +75,23 @@ SOURCES = {
             manual_files=("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"),
             description="ILSVRC 2012, 1.28M images, 1000 classes (manual download).",
         ),
+        DatasetSource(
+            "sentiment", "zoo_sentiment", "train", "test", None, "none", embedded=True,
+            modality="text", feature_key="text", sequence_length=16,
+            description="5,000 generated reviews whose label depends on word order "
+                        "(negation scope, clause order); no download.",
+        ),
         DatasetSource("imdb_reviews", "imdb_reviews/plain_text", "train", "test", None, "none",
-                      modality="text", feature_key="text",
+                      modality="text", feature_key="text", sequence_length=256,
                       description="50,000 IMDB movie reviews, positive/negative."),
         DatasetSource("ag_news_subset", "ag_news_subset", "train", "test", None, "none",
-                      modality="text", feature_key="description",
+                      modality="text", feature_key="description", sequence_length=64,
                       description="127,600 news articles, 4 topics."),
         DatasetSource("glue/sst2", "glue/sst2", "train", "validation", None, "none",
-                      modality="text", feature_key="sentence",  # test labels are hidden
+                      modality="text", feature_key="sentence", sequence_length=64,  # test labels hidden
                       description="GLUE SST-2: 68,221 movie-review sentences, binary."),
         DatasetSource("yelp_polarity_reviews", "yelp_polarity_reviews", "train", "test", None,
-                      "none", modality="text", feature_key="text",
+                      "none", modality="text", feature_key="text", sequence_length=256,
                       description="598,000 Yelp reviews, positive/negative."),
     )
 }
