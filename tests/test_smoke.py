@@ -12,8 +12,14 @@ from zoo.registry import get_spec
 
 
 def tiny_inputs(spec, overrides, batch=2):
-    shape = spec.input_spec(overrides)["shape"]
-    return np.random.default_rng(0).uniform(0, 255, (batch, *shape)).astype("float32")
+    """Random raw inputs of the spec: 0..255 images, or token ids with padding."""
+    rng = np.random.default_rng(0)
+    info = spec.input_spec(overrides)
+    if info["modality"] == "text":
+        ids = rng.integers(1, info["vocabulary_size"], (batch, info["sequence_length"]))
+        ids[0, info["sequence_length"] // 2:] = 0  # one padded row
+        return ids.astype("int32")
+    return rng.uniform(0, 255, (batch, *info["shape"])).astype("float32")
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
@@ -28,7 +34,7 @@ def test_every_model_builds_tiny_and_round_trips(name):
     assert type(model).from_config(config).get_config() == config
 
 
-@pytest.mark.parametrize("name", ["resnet20", "resnet18"])
+@pytest.mark.parametrize("name", ["resnet20", "resnet18", "lstm", "transformer_encoder_tiny"])
 def test_shared_model_check_per_family_shape(name, tmp_path):
     from zoo.testing import check_model
 

@@ -355,3 +355,17 @@ register_recipe(Recipe(
     weight_decay=5e-4, warmup_epochs=1, schedule="cosine", epochs=8, batch_size=64,
     augmentation="none",
 ))
+register_recipe(Recipe(
+    "lstm_text",
+    description="Adam 1e-3 at batch 64 (square-root scaling for other batches), constant "
+    "rate, no weight decay, 10 epochs: the usual recipe for LSTM text classifiers.",
+    optimizer="adam", learning_rate=1e-3, reference_batch=64, lr_scaling="sqrt",
+    weight_decay=0.0, schedule="constant", epochs=10, batch_size=64,
+))
+register_recipe(Recipe(
+    "transformer_text",
+    description="AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first "
+    "10% of steps then linear decay to 0, 10 epochs (a from-scratch encoder).",
+    optimizer="adamw", learning_rate=5e-4, reference_batch=64, lr_scaling="sqrt",
+    weight_decay=0.01, warmup_epochs=1, schedule="linear", epochs=10, batch_size=64,
+))

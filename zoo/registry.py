@@ -25,7 +25,7 @@ from zoo import errors
 
 # Modules that call `register_model` at import time. They are imported the
 # first time the registry is read, so `import zoo` itself stays cheap.
-_FAMILY_MODULES = ("zoo.vision.resnet",)
+_FAMILY_MODULES = ("zoo.vision.resnet", "zoo.nlp.lstm", "zoo.nlp.transformer")
 
 _REGISTRY: dict[str, "ModelSpec"] = {}
 _families_loaded = False
@@ -117,6 +117,15 @@ class ModelSpec:
                 "shape": [int(d) for d in kwargs["input_shape"]],
                 "dtype": "float32",
                 "value_range": [0.0, 255.0],
+            }
+        if self.modality == "text":
+            return {
+                "modality": "text",
+                "input_name": "token_ids",
+                "dtype": "int32",
+                "sequence_length": int(kwargs["sequence_length"]),
+                "vocabulary_size": int(kwargs["vocabulary_size"]),
+                "padding_id": 0,
             }
         return {"modality": self.modality}
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from zoo import errors, recipes, registry
 
 CONFIG = "config.json"
+TOKENIZER_DIR = "tokenizer"
 FINAL_MODEL = "model.keras"
 # Keys of config.json that must match for a run to be resumed.
 _IDENTITY = ("model", "overrides", "dataset", "recipe_name")
@@ -168,6 +169,11 @@ def train(
 
     with strat.scope():  # builds first: bad override values fail before any I/O
         model = registry.get_model(model_name, **overrides)
+    tokenizer = None
+    if info.modality == "text":
+        # A resumed run must keep the vocabulary its weights were trained with.
+        tokenizer = load_tokenizer(run_dir) or data.get_tokenizer(dataset, model=model,
+                                                                  data_dir=data_dir)
     train_ds, val_ds = data.get_dataset(
         dataset,
         model=model,
@@ -175,6 +181,7 @@ def train(
         data_dir=data_dir,
         augment=chosen.augmentation,
         strategy=strat,
+        tokenizer=tokenizer,
     )
     chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 
@@ -185,6 +192,8 @@ def train(
     config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides),
                   completed=False)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if tokenizer is not None:
+        tokenizer.save(run_dir / TOKENIZER_DIR)
     _write_json(run_dir / CONFIG, config)
 
     model.fit(
@@ -219,8 +228,7 @@ def load_run(run_dir):
     """
     import keras
 
-    import zoo.vision.resnet  # noqa: F401  (registers the serializable classes)
-
+    registry.list_models()  # imports every family: registers their serializable classes
     run_dir = Path(run_dir)
     config = _read_config(run_dir)
     for candidate in (run_dir / FINAL_MODEL, run_dir / "checkpoints" / "best.keras"):
@@ -236,6 +244,20 @@ def load_run(run_dir):
         f"Run directory {str(run_dir)!r} holds no trained model yet ({FINAL_MODEL} or "
         f"checkpoints/best.keras). Run `zoo train` into it first."
     )
+
+
+def load_tokenizer(run_dir):
+    """The tokenizer a text run was trained with, or None (image runs, new runs).
+
+    Args:
+        run_dir: str or Path. A run directory.
+    """
+    path = Path(run_dir) / TOKENIZER_DIR
+    if not path.is_dir():
+        return None
+    from zoo.data.tokenizers import WordTokenizer
+
+    return WordTokenizer.load(path)
 
 
 def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None,
@@ -266,6 +288,7 @@ def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None
         batch_size=batch_size or config["batch_size"],
         data_dir=data_dir or config.get("data_dir"),
         augment=False,
+        tokenizer=load_tokenizer(run_dir),
     )
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return _evaluate_model(_compile_for_eval(model, recipe), val_ds)
@@ -293,14 +316,19 @@ def export_run(run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: in
     from zoo import data
     from zoo.export import export
 
-    _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=examples,
-                                 data_dir=config.get("data_dir"), augment=False)
-    images, _ = next(iter(val_ds))
+    tokenizer = load_tokenizer(run_dir)
+    if tokenizer is not None:  # text: verify on raw validation texts, tokenizer included
+        inputs = data.text_examples(config["dataset"], examples, data_dir=config.get("data_dir"))
+    else:
+        _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=examples,
+                                     data_dir=config.get("data_dir"), augment=False)
+        inputs = next(iter(val_ds))[0].numpy()
     return export(
         model,
         out_dir,
         formats=tuple(formats),
-        inputs=images.numpy(),
+        inputs=inputs,
+        tokenizer=tokenizer,
         model_name=config["model"],
         labels=config.get("labels"),
         overwrite=overwrite,

@@ -53,17 +53,48 @@ def test_metadata_describes_the_artifacts(exported):
     assert meta["outputs"]["meaning"] == "class probabilities"
     assert meta["onnx_opset"] == 17 and meta["dataset"] == "digits"
     assert meta["versions"]["tensorflow"].startswith("2.21")
+    assert all(meta["versions"][p] for p in ("keras", "onnx", "onnxruntime", "tf2onnx"))
+    assert "[0, 255]" in meta["preprocessing"] and "inside" in meta["preprocessing"]
+    assert meta["created"] and meta["artifacts"]["onnx"].endswith("model.onnx")
     diffs = {f["format"]: f["max_abs_diff"] for f in meta["verification"]["formats"]}
     assert diffs == {r.format: r.max_abs_diff for r in report.formats}
+
+
+def test_savedmodel_serve_matches_keras(exported, model, images):
+    import tensorflow as tf
+
+    out, _ = exported
+    loaded = tf.saved_model.load(str(out / "savedmodel"))  # keep it: serve needs its variables
+    np.testing.assert_allclose(loaded.serve(tf.constant(images)).numpy(),
+                               model.predict(images, verbose=0), atol=1e-5)
 
 
 def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
     out, _ = exported
     expected = model.predict(images, verbose=0)
-    # The runners are started with `python -I` from an unrelated directory.
-    for fmt, name in (("savedmodel", "savedmodel"), ("onnx", "model.onnx")):
-        np.testing.assert_allclose(verify.run_artifact(fmt, out / name, {"images": images}),
-                                   expected, atol=1e-5)
+    # The runner script itself, isolated (-I) and from an unrelated directory:
+    # neither zoo nor TensorFlow is importable or imported there.
+    np.savez(tmp_path / "in.npz", images=images)
+    done = subprocess.run([sys.executable, "-I", str(verify.RUNNERS["onnx"]),
+                           str(out / "model.onnx"), "in.npz", "out.npz"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "out.npz")["outputs"], expected, atol=1e-5)
+    # What each runner may import at all (parsed, so docstrings don't count).
+    assert _imports(verify.RUNNERS["onnx"]) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
+    assert _imports(verify.RUNNERS["savedmodel"]) <= {"sys", "numpy", "tensorflow"}
+
+
+def _imports(script) -> set:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split(".")[0])
+    return names
     # And the ONNX file loads with onnxruntime alone.
     code = ("import sys, numpy as np, onnxruntime as ort;"
             f"s = ort.InferenceSession({str(out / 'model.onnx')!r});"
@@ -80,13 +111,14 @@ def test_a_mismatching_artifact_fails_and_writes_nothing(model, images, tmp_path
     real = verify.run_artifact
 
     def off_by_a_little(fmt, artifact, inputs):
-        outputs = real(fmt, artifact, inputs)
-        return outputs + (1e-3 if fmt == "onnx" else 0.0)
+        ran = real(fmt, artifact, inputs)
+        return {**ran, "outputs": ran["outputs"] + (1e-3 if fmt == "onnx" else 0.0)}
 
     monkeypatch.setattr(verify, "run_artifact", off_by_a_little)
     with pytest.raises(errors.ExportVerificationError) as info:
-        zoo.export(model, tmp_path / "bad", inputs=images)
+        zoo.export(model, tmp_path / "bad", formats="onnx", inputs=images)
     assert "onnx: max |diff| 0.001" in str(info.value)
+    assert "argmax agreement" in str(info.value)
     assert info.value.report["passed"] is False
     assert list(tmp_path.iterdir()) == []  # neither the export nor its staging dir
 
@@ -110,7 +142,11 @@ def test_existing_export_needs_overwrite(model, images, tmp_path):
     (dict(inputs=np.zeros((2, 9, 9, 1), "float32")), errors.InvalidArgumentError,
      "shape \\(batch, 8, 8, 1\\)"),
     (dict(inputs={"pixels": np.zeros((2, 8, 8, 1))}), errors.InvalidArgumentError, "'images'"),
+    (dict(formats="savedmodel,tflite"), errors.InvalidArgumentError, "'savedmodel,tflite'"),
+    (dict(formats=5), errors.InvalidArgumentError, "formats=5"),
     (dict(atol=0), errors.InvalidArgumentError, "atol=0"),
+    (dict(atol=-1e-3), errors.InvalidArgumentError, "atol=-0.001"),
+    (dict(atol="tight"), errors.InvalidArgumentError, "atol='tight'"),
 ])
 def test_bad_arguments_name_the_value(model, tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -126,22 +162,40 @@ def test_not_a_model_is_refused(tmp_path):
 def test_mixed_precision_model_exports_in_float32(tmp_path, images):
     import keras
 
+    previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
         mixed = zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=3)
     finally:
-        keras.config.set_dtype_policy("float32")
+        keras.config.set_dtype_policy(previous)
     assert mixed.layers[2].dtype_policy.compute_dtype == "float16"
     from zoo.export.onnx import float32_copy
 
     clone = float32_copy(mixed)
     assert all(layer.dtype_policy.compute_dtype == "float32" for layer in clone.layers)
+    assert keras.config.dtype_policy().name == previous.name  # the global policy is back
+    np.testing.assert_allclose(clone.predict(images, verbose=0),
+                               mixed.predict(images, verbose=0), atol=5e-2)
     report = zoo.export(mixed, tmp_path / "mixed", formats="onnx", inputs=images, atol=5e-2)
     # float16 Keras against float32 ONNX: close, not equal.
     assert report["onnx"].max_abs_diff < 5e-2
 
 
-def test_relative_output_directory(model, images, tmp_path, monkeypatch):
+def test_relative_dir_comma_formats_and_random_inputs(model, tmp_path, monkeypatch):
+    # One export covers three things: a relative out_dir (the runner works in
+    # its own cwd), formats as a CLI-style string, and inputs=None, which makes
+    # a deterministic random batch of raw-image values.
     monkeypatch.chdir(tmp_path)
-    report = zoo.export(model, "rel/out", formats="savedmodel", inputs=images)
-    assert report.passed and (tmp_path / "rel" / "out" / "savedmodel").is_dir()
+    report = zoo.export(model, "rel/out", formats=" onnx, ", inputs=None)
+    assert [r.format for r in report.formats] == ["onnx"]
+    assert report.passed and report["onnx"].examples == 8
+    assert (tmp_path / "rel" / "out" / "model.onnx").is_file()
+    assert set(report.to_dict()) == {"model", "out_dir", "passed", "formats"}
+
+
+def test_a_crashing_runner_is_an_export_error(tmp_path):
+    broken = tmp_path / "model.onnx"
+    broken.write_bytes(b"not an onnx file")
+    with pytest.raises(errors.ExportError, match="failed to run in a clean process") as info:
+        verify.run_artifact("onnx", broken, {"images": np.zeros((1, 8, 8, 1), "float32")})
+    assert "model.onnx" in str(info.value) and "exit 1" in str(info.value)

@@ -23,7 +23,7 @@ from zoo.data.catalog import SOURCES, DatasetSource
 from zoo.data.image import AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "DatasetInfo", "dataset_info", "get_dataset", "get_tokenizer",
-           "list_datasets"]
+           "list_datasets", "text_examples"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +127,25 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     train, _ = _text_splits(name, data_dir, table_columns)
     target = text.text_target(model)
     return WordTokenizer.adapt(train.map(lambda t, _: t), **target)
+
+
+def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[str]:
+    """The first `count` raw texts of a text dataset's validation split.
+
+    Args:
+        name: str or Path. A text dataset.
+        count: int. How many texts.
+        data_dir: str or None. tfds data directory.
+        **table_columns: `text_column=` / `label_column=` for CSV/TSV files.
+
+    Example:
+
+    >>> zoo.data.text_examples("sentiment", 2)
+    ['the plot was not dull , it was clever', ...]
+    """
+    count = validation.check_positive_int("count", count)
+    _, val = _text_splits(name, data_dir, table_columns)
+    return [t.decode("utf-8") for t, _ in val.take(count).as_numpy_iterator()]
 
 
 def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augment=True,

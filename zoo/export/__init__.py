@@ -36,7 +36,7 @@ __all__ = ["ARTIFACT_NAMES", "ExportReport", "FORMATS", "FormatResult", "export"
 
 def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | None = None,
            labels=None, overwrite: bool = False, atol: float = DEFAULT_ATOL,
-           extra_metadata: dict | None = None) -> ExportReport:
+           extra_metadata: dict | None = None, tokenizer=None) -> ExportReport:
     """Exports a Keras model and verifies each artifact against it.
 
     Args:
@@ -53,6 +53,10 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
         overwrite: bool. Replace an existing export at `out_dir`.
         atol: float. Largest accepted |exported - Keras|.
         extra_metadata: dict or None. Added to `metadata.json`.
+        tokenizer: WordTokenizer or None. Text models: `inputs` are then raw
+            strings; the SavedModel's `serve` takes strings (tokenizer inside
+            the graph) and the ONNX file gets `tokenizer.json` +
+            `vocabulary.txt` beside it, checked to tokenize identically.
 
     Returns:
         An `ExportReport` (all formats passed).
@@ -81,23 +85,32 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
             f"Export directory {str(out_dir)!r} already exists; pass overwrite=True "
             f"(`zoo export --overwrite`) to replace it, or choose another directory."
         )
-    feeds = _feeds(model, inputs)
-    expected = np.asarray(model.predict(_model_inputs(model, feeds), verbose=0))
+    if tokenizer is not None:
+        feeds, token_ids = _text_feeds(inputs, tokenizer)
+        expected = np.asarray(model.predict(token_ids, verbose=0))
+    else:
+        feeds, token_ids = _feeds(model, inputs), None
+        expected = np.asarray(model.predict(_model_inputs(model, feeds), verbose=0))
     name = model_name or model.name
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     staging.chmod(0o755)  # mkdtemp makes it private; an export is meant to be shared
     try:
-        results = tuple(_export_one(model, fmt, staging, out_dir, feeds, expected, atol)
-                        for fmt in formats)
+        if tokenizer is not None:
+            tokenizer.save(staging)
+            (staging / "tokenizer.json").write_text(tokenizer.to_huggingface_json())
+        results = tuple(_export_one(model, fmt, staging, out_dir, feeds, expected, atol,
+                                    tokenizer, token_ids) for fmt in formats)
         report = ExportReport(name, str(out_dir), results)
         if not report.passed:
             failed = [r for r in results if not r.passed]
             raise errors.ExportVerificationError(
                 "Export verification failed: " + "; ".join(
                     f"{r.format}: max |diff| {r.max_abs_diff:.3g} (accepted <= {atol:g}), "
-                    f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%)" for r in failed)
+                    f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%)"
+                    + (", tokenizer.json ids differ from the in-graph tokenizer"
+                       if r.tokens_match is False else "") for r in failed)
                 + f". Nothing was written to {str(out_dir)!r}.",
                 report.to_dict(),
             )
@@ -106,7 +119,7 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
 
         metadata = build_metadata(model, model_name=name, labels=labels, report=report,
                                   opset=OPSET if "onnx" in formats else None,
-                                  extra=extra_metadata)
+                                  extra=extra_metadata, tokenizer=tokenizer)
         (staging / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
         _move_into_place(staging, out_dir)
     finally:
@@ -115,11 +128,14 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
 
 
 def _check_formats(formats) -> tuple:
-    if isinstance(formats, str):
-        formats = [f.strip() for f in formats.split(",") if f.strip()]
-    chosen = tuple(dict.fromkeys(formats or ()))
+    names = formats.split(",") if isinstance(formats, str) else formats
+    try:  # a non-iterable (formats=5) gets the same message as an unknown name
+        stripped = [n.strip() if isinstance(n, str) else n for n in names or ()]
+        chosen = tuple(dict.fromkeys(n for n in stripped if n != ""))
+    except TypeError:
+        chosen = ()
     if not chosen or any(f not in FORMATS for f in chosen):
-        raise errors.InvalidArgumentError(
+        raise errors.InvalidArgumentError(  # quote what the caller passed, not our parse
             f"formats must name one or more of {list(FORMATS)}. Received: formats={formats!r}"
         )
     return chosen
@@ -155,6 +171,20 @@ def _feeds(model, inputs) -> dict:
     return feeds
 
 
+def _text_feeds(texts, tokenizer):
+    """Raw texts for the runners and the in-graph token ids for Keras."""
+    if isinstance(texts, np.ndarray):
+        texts = texts.tolist()
+    if not isinstance(texts, (list, tuple)) or not texts or not all(
+            isinstance(t, str) for t in texts):
+        raise errors.InvalidArgumentError(
+            "With a tokenizer, inputs must be a non-empty list of strings (real texts to "
+            f"verify on). Received: inputs={str(texts)[:80]}"
+        )
+    token_ids = tokenizer(list(texts)).numpy()
+    return {"texts": np.array(texts, dtype=str)}, token_ids
+
+
 def _random_input(tensor) -> np.ndarray:
     rng = np.random.default_rng(0)
     shape = [_RANDOM_EXAMPLES] + [d if d is not None else 16 for d in tensor.shape[1:]]
@@ -171,13 +201,18 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("batch" if i == 0 else str(d) for i, d in enumerate(shape)) + ")"
 
 
-def _export_one(model, fmt, staging, out_dir, feeds, expected, atol) -> FormatResult:
+def _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=None,
+                token_ids=None) -> FormatResult:
     from zoo.export import verify
 
     start = time.perf_counter()
     artifact = staging / ARTIFACT_NAMES[fmt]
     try:
-        if fmt == "savedmodel":
+        if fmt == "savedmodel" and tokenizer is not None:
+            from zoo.export.savedmodel import export_text_savedmodel
+
+            export_text_savedmodel(model, tokenizer, artifact)
+        elif fmt == "savedmodel":
             from zoo.export.savedmodel import export_savedmodel
 
             export_savedmodel(model, artifact)
@@ -187,10 +222,14 @@ def _export_one(model, fmt, staging, out_dir, feeds, expected, atol) -> FormatRe
             export_onnx(model, artifact)
     except Exception as err:  # converters raise many types; name the format
         raise errors.ExportError(f"Exporting {model.name!r} to {fmt} failed: {err}") from err
-    actual = verify.run_artifact(fmt, artifact, feeds)
-    diff, agreement = verify.compare(expected, actual)
+    ran = verify.run_artifact(fmt, artifact, feeds)
+    diff, agreement = verify.compare(expected, ran["outputs"])
+    tokens_match = None
+    if "token_ids" in ran:  # the deployer's tokenizer.json against the in-graph tokenizer
+        tokens_match = bool(np.array_equal(ran["token_ids"], token_ids))
     return FormatResult(fmt, str(out_dir / ARTIFACT_NAMES[fmt]), diff, agreement,
-                        int(expected.shape[0]), float(atol), time.perf_counter() - start)
+                        int(expected.shape[0]), float(atol), time.perf_counter() - start,
+                        tokens_match)
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:

@@ -36,7 +36,7 @@ def input_description(model, model_name: str | None) -> list[dict]:
     return described
 
 
-def build_metadata(model, *, model_name, labels, report, opset, extra) -> dict:
+def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer=None) -> dict:
     """The JSON document written as `metadata.json`.
 
     Args:
@@ -46,6 +46,7 @@ def build_metadata(model, *, model_name, labels, report, opset, extra) -> dict:
         report: ExportReport. The verification figures.
         opset: int. The ONNX opset used.
         extra: dict. Caller's additions (run dir, dataset, metrics).
+        tokenizer: WordTokenizer or None. For text exports.
     """
     image = len(model.inputs) == 1 and len(model.inputs[0].shape) == 4
     return {
@@ -57,6 +58,7 @@ def build_metadata(model, *, model_name, labels, report, opset, extra) -> dict:
         "preprocessing": (
             "raw float32 images in [0, 255], NHWC; rescaling and normalization are inside "
             "the graph" if image else "none outside the graph"),
+        **(_text_section(tokenizer) if tokenizer is not None else {}),
         "artifacts": {r.format: r.path for r in report.formats},
         "verification": report.to_dict(),
         "onnx_opset": opset,
@@ -70,3 +72,18 @@ def build_metadata(model, *, model_name, labels, report, opset, extra) -> dict:
 def _ends_in_softmax(model) -> bool:
     activation = getattr(model.layers[-1], "activation", None)
     return getattr(activation, "__name__", "") == "softmax"
+
+
+def _text_section(tokenizer) -> dict:
+    return {
+        "preprocessing": "savedmodel: serve(texts=tf.string [batch]) tokenizes inside the graph "
+                         "(core TensorFlow ops only; serve_token_ids takes int32 ids); onnx: "
+                         "token_ids int32 [batch, steps] from tokenizer.json",
+        "tokenizer": {
+            "type": "word", "files": ["tokenizer.json", "vocabulary.txt",
+                                      "tokenizer_config.json"],
+            "sequence_length": tokenizer.sequence_length,
+            "vocabulary_size": tokenizer.vocabulary_size, "padding_id": 0, "unknown_id": 1,
+            "load": "tokenizers.Tokenizer.from_file('tokenizer.json')",
+        },
+    }

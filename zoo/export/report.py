@@ -17,6 +17,8 @@ class FormatResult:
         examples: int. How many inputs were compared.
         atol: float. The tolerance the diff was held to.
         seconds: float. Export plus verification time.
+        tokens_match: bool or None. Text exports: whether the deployer-side
+            tokenizer produced the same ids as the in-graph one.
     """
 
     format: str
@@ -26,10 +28,12 @@ class FormatResult:
     examples: int
     atol: float
     seconds: float
+    tokens_match: bool | None = None
 
     @property
     def passed(self) -> bool:
-        return self.max_abs_diff <= self.atol and self.argmax_agreement == 1.0
+        return (self.max_abs_diff <= self.atol and self.argmax_agreement == 1.0
+                and self.tokens_match is not False)
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "passed": self.passed}
@@ -77,6 +81,8 @@ class ExportReport:
             lines.append(
                 f"  {r.format:<11}{r.max_abs_diff:>12.2e}{r.argmax_agreement:>9.1%}"
                 f"{r.examples:>10}  {'PASS' if r.passed else 'FAIL':<6}  {r.path}"
+                + ("" if r.tokens_match is None else
+                   f"  (tokenizer.json ids {'match' if r.tokens_match else 'DIFFER'})")
             )
         lines.append(f"  verified in separate processes (no zoo import); pass at max |diff| "
                      f"<= {self.formats[0].atol:g} and 100% argmax agreement"

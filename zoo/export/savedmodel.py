@@ -19,3 +19,37 @@ def export_savedmodel(model, path) -> Path:
     path = Path(path)
     model.export(str(path), format="tf_saved_model", verbose=False)
     return path
+
+
+def export_text_savedmodel(model, tokenizer, path) -> Path:
+    """Writes a SavedModel whose `serve` signature takes raw strings.
+
+    The tokenizer's lookup table and string ops are traced into the graph, so
+    a deployer calls `serve(texts=tf.constant([...]))` with TensorFlow alone
+    (word tokenizers use core TensorFlow string ops only). A second signature,
+    `serve_token_ids`, takes int32 ids like the ONNX file.
+
+    Args:
+        model: keras.Model. A token-id text model.
+        tokenizer: WordTokenizer. The tokenizer it was trained with.
+        path: str or Path. The SavedModel directory to create.
+
+    Example:
+
+    >>> export_text_savedmodel(model, tokenizer, "out/savedmodel")
+    """
+    import keras
+    import tensorflow as tf
+
+    path = Path(path)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(tokenizer.layer)
+    archive.add_endpoint(
+        "serve", lambda texts: model(tokenizer(texts), training=False),
+        input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    archive.add_endpoint(
+        "serve_token_ids", lambda token_ids: model(token_ids, training=False),
+        input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
+    archive.write_out(str(path), verbose=False)
+    return path

@@ -24,7 +24,7 @@ RUNNERS = {
 _TIMEOUT_S = 600
 
 
-def run_artifact(fmt: str, artifact, inputs: dict) -> np.ndarray:
+def run_artifact(fmt: str, artifact, inputs: dict) -> dict:
     """Runs an artifact on `inputs` in its own runtime, in another process.
 
     Args:
@@ -33,11 +33,12 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> np.ndarray:
         inputs: dict of str to numpy array. One array per model input.
 
     Returns:
-        The artifact's first output as a numpy array.
+        `{"outputs": first output}`, plus `"token_ids"` when the ONNX runner
+        tokenized `texts` itself.
 
     Example:
 
-    >>> probs = run_artifact("onnx", "out/r20/model.onnx", {"images": images})
+    >>> probs = run_artifact("onnx", "out/r20/model.onnx", {"images": images})["outputs"]
     """
     with tempfile.TemporaryDirectory(prefix="zoo-verify-") as tmp:
         feed, result = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
@@ -45,14 +46,23 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> np.ndarray:
         # Absolute: the runner works in its own directory, away from zoo.
         artifact = Path(artifact).resolve()
         command = [sys.executable, "-I", str(RUNNERS[fmt]), str(artifact), str(feed), str(result)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=_TIMEOUT_S,
-                              cwd=tmp)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  timeout=_TIMEOUT_S, cwd=tmp)
+        except subprocess.TimeoutExpired as err:  # a hung runtime is a failed export
+            stderr = err.stderr or b""  # bytes on POSIX even with text=True
+            stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+            raise errors.ExportError(
+                f"The {fmt} artifact {str(artifact)!r} did not finish within {_TIMEOUT_S} s "
+                f"in a clean process: {stderr.strip()[-1500:]}"
+            ) from err
         if done.returncode != 0:
             raise errors.ExportError(
                 f"The {fmt} artifact {str(artifact)!r} failed to run in a clean process "
                 f"(exit {done.returncode}): {done.stderr.strip()[-1500:]}"
             )
-        return np.load(result)["outputs"]
+        with np.load(result) as loaded:
+            return {key: loaded[key] for key in loaded.files}
 
 
 def compare(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
