@@ -15,10 +15,11 @@ SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
 
 
 @pytest.mark.slow
-def test_mirrored_over_two_logical_cpus_matches_one_device():
+@pytest.mark.parametrize("name", ["resnet20", "lstm", "transformer_encoder_tiny"])
+def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     # A fresh process: the CPU can only be split before TensorFlow starts.
     out = subprocess.run(
-        [sys.executable, str(SCRIPT), "resnet20", "2", "3"],
+        [sys.executable, str(SCRIPT), name, "2", "3"],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )

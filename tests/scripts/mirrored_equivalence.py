@@ -19,12 +19,24 @@ distribute.split_cpu(replicas)
 import tensorflow as tf  # noqa: E402  (after the split)
 
 GLOBAL_BATCH = 8 * replicas
+spec = zoo.registry.get_spec(name)
+overrides = dict(spec.tiny_kwargs)
+if spec.modality == "image":
+    overrides["sync_batchnorm"] = True  # per-replica BN statistics would differ by design
+else:
+    overrides["dropout"] = 0.0  # dropout masks are drawn per replica
+info = spec.input_spec(overrides)
 rng = np.random.default_rng(0)
-images = rng.uniform(0, 255, (GLOBAL_BATCH * steps, 8, 8, 1)).astype("float32")
-labels = rng.integers(0, 10, GLOBAL_BATCH * steps).astype("int32")
-overrides = dict(input_shape=(8, 8, 1), num_classes=10, sync_batchnorm=True)
+count = GLOBAL_BATCH * steps
+if info["modality"] == "text":
+    inputs = rng.integers(1, info["vocabulary_size"], (count, info["sequence_length"]))
+    inputs[::3, info["sequence_length"] // 2:] = 0  # some padded rows
+    inputs = inputs.astype("int32")
+else:
+    inputs = rng.uniform(0, 255, (count, *info["shape"])).astype("float32")
+labels = rng.integers(0, overrides["num_classes"], count).astype("int32")
 initial = zoo.get_model(name, **overrides).get_weights()
-recipe = zoo.get_recipe("digits_resnet").replace(epochs=2, warmup_epochs=0)
+recipe = zoo.get_recipe(name).replace(epochs=2, warmup_epochs=0)
 
 
 def run(strategy):
@@ -33,7 +45,7 @@ def run(strategy):
         model.set_weights(initial)
     recipe.compile(model, steps_per_epoch=steps, strategy=strategy,
                    global_batch_size=GLOBAL_BATCH)
-    data = tf.data.Dataset.from_tensor_slices((images, labels)).batch(GLOBAL_BATCH)
+    data = tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(GLOBAL_BATCH)
     history = model.fit(data, epochs=recipe.epochs, verbose=0, shuffle=False)
     return np.array(history.history["loss"]), model.get_weights()
 
