@@ -1,0 +1,115 @@
+"""The `lstm` family: bidirectional LSTMs over token ids, masked mean pooling."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.nlp.classifier import TextClassifier
+from zoo.nlp.lstm import LSTMBackbone
+from zoo.registry import get_spec
+
+VOCAB = 30
+
+
+def tiny_model(**kwargs):
+    backbone = LSTMBackbone(vocabulary_size=VOCAB, sequence_length=16, embedding_dim=8,
+                            units=8, num_layers=2, **kwargs)
+    return TextClassifier(backbone, num_classes=3)
+
+
+def token_ids(batch=3, steps=10, seed=0):
+    ids = np.random.default_rng(seed).integers(1, VOCAB, (batch, steps)).astype("int32")
+    ids[min(1, batch - 1), steps // 2:] = 0  # a shorter text, right-padded
+    return ids
+
+
+def predict(model, ids):
+    # A direct call: predict() would retrace for every new sequence length.
+    return keras.ops.convert_to_numpy(model(ids, training=False))
+
+
+def test_forward_shapes_and_probabilities():
+    model = tiny_model()
+    assert model.input.name == "token_ids" and model.input.dtype == "int32"
+    assert model.backbone.output_shape == (None, 16)  # 2 directions x 8 units
+    out = predict(model, token_ids())
+    assert out.shape == (3, 3) and out.dtype == np.float32
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_padding_is_masked():
+    # Trailing padding must not change a text's prediction, at any length.
+    model = tiny_model()
+    ids = token_ids()
+    padded = np.pad(ids, ((0, 0), (0, 6)))
+    np.testing.assert_allclose(predict(model, ids),
+                               predict(model, padded), atol=1e-6)
+    # Row 1 is 5 real tokens + 5 padding: same as the 5 tokens alone.
+    np.testing.assert_allclose(predict(model, ids[1:2, :5]),
+                               predict(model, ids[1:2]), atol=1e-6)
+    # An empty text (all padding) gives finite predictions, not NaN.
+    assert np.isfinite(predict(model, np.zeros((2, 8), "int32"))).all()
+
+
+def test_config_round_trip():
+    model = tiny_model(dropout=0.25)
+    config = model.get_config()
+    assert config["backbone"]["config"]["dropout"] == 0.25
+    assert TextClassifier.from_config(config).get_config() == config
+    backbone_config = model.backbone.get_config()
+    assert LSTMBackbone.from_config(backbone_config).get_config() == backbone_config
+
+
+def test_keras_save_load_gives_identical_predictions(tmp_path):
+    model = tiny_model()
+    ids = token_ids()
+    model.save(tmp_path / "lstm.keras")
+    loaded = keras.saving.load_model(tmp_path / "lstm.keras")  # safe_mode=True
+    assert isinstance(loaded, TextClassifier)
+    np.testing.assert_array_equal(predict(model, ids), predict(loaded, ids))
+
+
+def test_registered_defaults_and_parameter_count():
+    spec = get_spec("lstm")
+    assert (spec.family, spec.task, spec.modality) == ("lstm", "text_classification", "text")
+    assert spec.input_spec() == {"modality": "text", "input_name": "token_ids",
+                                 "dtype": "int32", "sequence_length": 256,
+                                 "vocabulary_size": 20000, "padding_id": 0}
+    model = zoo.get_model("lstm")
+    # embedding + two BiLSTMs (4 gates x (input + recurrent + bias), 2 directions) + head
+    embedding = 20000 * 128
+    bilstm_0 = 2 * 4 * (128 * 128 + 128 * 128 + 128)
+    bilstm_1 = 2 * 4 * (256 * 128 + 128 * 128 + 128)
+    head = 256 * 2 + 2
+    assert model.count_params() == embedding + bilstm_0 + bilstm_1 + head == 3_217_922
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"vocabulary_size": 1}, "vocabulary_size=1"),
+    ({"sequence_length": 0}, "sequence_length=0"),
+    ({"dropout": 1.0}, "dropout=1.0"),
+    ({"dropout": -0.1}, "dropout=-0.1"),
+    ({"units": 0}, "units=0"),
+    ({"num_layers": 0}, "num_layers=0"),
+    ({"num_classes": 0}, "num_classes=0"),
+    ({"num_heads": 2}, "num_heads=2"),  # not an lstm argument
+])
+def test_bad_overrides_raise(overrides, match):
+    with pytest.raises(zoo.InvalidArgumentError, match=match):
+        zoo.get_model("lstm", **overrides)
+
+
+def test_onnx_export_has_dynamic_batch_and_length(tmp_path):
+    import onnxruntime
+
+    model = tiny_model()
+    predict(model, token_ids())
+    model.export(str(tmp_path / "lstm.onnx"), format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(tmp_path / "lstm.onnx"))
+    (onnx_input,) = session.get_inputs()
+    assert (onnx_input.name, onnx_input.type) == ("token_ids", "tensor(int32)")
+    for batch, steps in ((3, 10), (1, 16)):
+        ids = token_ids(batch, steps, seed=steps)
+        (ort_out,) = session.run(None, {"token_ids": ids})
+        np.testing.assert_allclose(ort_out, predict(model, ids), atol=1e-4)
