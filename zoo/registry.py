@@ -25,7 +25,7 @@ from zoo import errors
 
 # Modules that call `register_model` at import time. They are imported the
 # first time the registry is read, so `import zoo` itself stays cheap.
-_FAMILY_MODULES = ("zoo.vision.resnet", "zoo.nlp.lstm", "zoo.nlp.transformer")
+_FAMILY_MODULES = ("zoo.vision.resnet", "zoo.nlp.lstm", "zoo.nlp.transformer", "zoo.nlp.bert")
 
 _REGISTRY: dict[str, "ModelSpec"] = {}
 _families_loaded = False
@@ -118,9 +118,20 @@ class ModelSpec:
                 "dtype": "float32",
                 "value_range": [0.0, 255.0],
             }
+        if self.modality == "text" and self.family == "bert":
+            return {
+                "modality": "text",
+                "tokenizer": "wordpiece",
+                "input_names": ["token_ids", "segment_ids", "padding_mask"],
+                "dtype": "int32",
+                "sequence_length": int(kwargs["sequence_length"]),
+                "vocabulary_size": int(kwargs["vocabulary_size"]),
+                "padding_id": 0,
+            }
         if self.modality == "text":
             return {
                 "modality": "text",
+                "tokenizer": "word",
                 "input_name": "token_ids",
                 "dtype": "int32",
                 "sequence_length": int(kwargs["sequence_length"]),

@@ -255,9 +255,9 @@ def load_tokenizer(run_dir):
     path = Path(run_dir) / TOKENIZER_DIR
     if not path.is_dir():
         return None
-    from zoo.data.tokenizers import WordTokenizer
+    from zoo.data.tokenizers import load_tokenizer as load
 
-    return WordTokenizer.load(path)
+    return load(path)
 
 
 def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None,

@@ -82,7 +82,8 @@ def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "out.npz")["outputs"], expected, atol=1e-5)
     # What each runner may import at all (parsed, so docstrings don't count).
     assert _imports(verify.RUNNERS["onnx"]) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
-    assert _imports(verify.RUNNERS["savedmodel"]) <= {"sys", "numpy", "tensorflow"}
+    assert _imports(verify.RUNNERS["savedmodel"]) <= {"sys", "numpy", "tensorflow",
+                                                      "tensorflow_text"}
 
 
 def _imports(script) -> set:

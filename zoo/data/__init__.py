@@ -107,7 +107,7 @@ def dataset_info(name, *, data_dir=None, text_column: str = "text",
 
 
 def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
-    """A word tokenizer adapted on a text dataset's training split.
+    """The model's tokenizer (word or WordPiece) adapted on a training split.
 
     Args:
         name: str or Path. A text dataset (see `get_dataset`).
@@ -122,11 +122,9 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     >>> tokenizer.save("runs/lstm/tokenizer")
     """
     from zoo.data import text
-    from zoo.data.tokenizers import WordTokenizer
 
     train, _ = _text_splits(name, data_dir, table_columns)
-    target = text.text_target(model)
-    return WordTokenizer.adapt(train.map(lambda t, _: t), **target)
+    return text.adapt_tokenizer(train.map(lambda t, _: t), text.text_target(model))
 
 
 def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[str]:
@@ -198,9 +196,7 @@ def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augmen
         target = text.text_target(model)
         train, val = _text_splits(name, data_dir, table_columns)
         if tokenizer is None:
-            from zoo.data.tokenizers import WordTokenizer
-
-            tokenizer = WordTokenizer.adapt(train.map(lambda t, _: t), **target)
+            tokenizer = text.adapt_tokenizer(train.map(lambda t, _: t), target)
         elif tokenizer.vocabulary_size > target["vocabulary_size"]:
             raise errors.InvalidArgumentError(
                 f"The tokenizer has {tokenizer.vocabulary_size} tokens but the model embeds "

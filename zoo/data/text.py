@@ -129,32 +129,50 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
 
 
 def text_target(model) -> dict:
-    """`{"vocabulary_size", "sequence_length"}` a text model expects.
+    """`{"vocabulary_size", "sequence_length", "tokenizer"}` a text model expects.
 
     Args:
-        model: None, a registered model name, or a zoo text `keras.Model`.
+        model: None, a registered model name, or a zoo text `keras.Model`
+            (a `TextClassifier` or a keras-hub `BertTextClassifier`).
     """
     if model is None:
         return {"vocabulary_size": DEFAULT_VOCABULARY_SIZE,
-                "sequence_length": DEFAULT_SEQUENCE_LENGTH}
+                "sequence_length": DEFAULT_SEQUENCE_LENGTH, "tokenizer": "word"}
     if isinstance(model, str):
         from zoo import registry
 
         spec = registry.get_spec(model).input_spec()
     else:
-        spec = getattr(model, "text_input_spec", None) or {}
         backbone = getattr(model, "backbone", None)
-        for key in ("vocabulary_size", "sequence_length"):
-            if key not in spec and getattr(backbone, key, None):
-                spec = {**spec, key: getattr(backbone, key)}
-    if spec.get("modality", "text") != "text" or not {"vocabulary_size",
-                                                      "sequence_length"} <= set(spec):
+        length = getattr(backbone, "sequence_length", None) or getattr(
+            backbone, "max_sequence_length", None)
+        spec = {"modality": "text", "vocabulary_size": getattr(backbone, "vocabulary_size", None),
+                "sequence_length": length,
+                # keras-hub BERT takes token, segment and mask inputs: WordPiece packs them.
+                "tokenizer": "wordpiece" if len(model.inputs) == 3 else "word"}
+    if spec.get("modality") != "text" or not spec.get("vocabulary_size") or not spec.get(
+            "sequence_length"):
         raise errors.InvalidArgumentError(
             f"A text dataset needs a text model (token ids in, with a vocabulary size and "
             f"sequence length). Received: model={getattr(model, 'name', model)!r}"
         )
     return {"vocabulary_size": int(spec["vocabulary_size"]),
-            "sequence_length": int(spec["sequence_length"])}
+            "sequence_length": int(spec["sequence_length"]),
+            "tokenizer": spec.get("tokenizer", "word")}
+
+
+def adapt_tokenizer(texts, target: dict):
+    """The tokenizer `target` names, adapted on `texts`.
+
+    Args:
+        texts: tf.data.Dataset of scalar strings.
+        target: dict. From `text_target`.
+    """
+    from zoo.data.tokenizers import TOKENIZERS
+
+    return TOKENIZERS[target["tokenizer"]].adapt(
+        texts, vocabulary_size=target["vocabulary_size"],
+        sequence_length=target["sequence_length"])
 
 
 def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,
@@ -163,14 +181,16 @@ def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,
 
     Args:
         ds: tf.data.Dataset of `(scalar string, int label)`.
-        tokenizer: WordTokenizer. Maps a batch of strings to int32 ids.
+        tokenizer: WordTokenizer or WordPieceTokenizer. Maps a batch of
+            strings to int32 ids (a dict of id tensors for BERT).
         batch_size: int. The global batch size.
         training: bool. Shuffle every epoch.
         seed: int or None. Shuffle seed.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
 
     Returns:
-        A prefetched dataset of `(int32 token ids (batch, length), int32 labels)`.
+        A prefetched dataset of `(int32 token ids (batch, length) or a dict of
+        them, int32 labels)`.
     """
     import tensorflow as tf
 

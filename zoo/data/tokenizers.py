@@ -50,6 +50,8 @@ class WordTokenizer:
     >>> tokenizer.save("runs/lstm/tokenizer")
     """
 
+    kind = "word"
+
     def __init__(self, vocabulary, sequence_length: int):
         import keras
 
@@ -105,20 +107,7 @@ class WordTokenizer:
         """
         import tensorflow as tf
 
-        if isinstance(texts, str):
-            texts = [texts]
-        if isinstance(texts, (list, tuple)):
-            bad = [t for t in texts if not isinstance(t, (str, bytes))]
-            if bad:
-                raise errors.InvalidArgumentError(
-                    f"The tokenizer takes strings. Received: {bad[0]!r} of type "
-                    f"{type(bad[0]).__name__}"
-                )
-            texts = tf.constant(list(texts), tf.string)
-        texts = tf.convert_to_tensor(texts)
-        if texts.dtype != tf.string:
-            raise errors.InvalidArgumentError(
-                f"The tokenizer takes strings. Received: a tensor of dtype {texts.dtype.name}")
+        texts = _string_tensor(texts)
         return tf.cast(self.layer(texts), tf.int32)
 
     def save(self, directory) -> Path:
@@ -132,7 +121,7 @@ class WordTokenizer:
         lines = [PAD] + self.vocabulary[1:]
         (directory / VOCABULARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (directory / CONFIG_FILE).write_text(json.dumps(
-            {"type": "word", "sequence_length": self.sequence_length,
+            {"type": self.kind, "sequence_length": self.sequence_length,
              "standardize": "unicode lowercase, strip ASCII punctuation",
              "split": "whitespace",
              "padding_id": 0, "unknown_id": 1}, indent=2))
@@ -140,30 +129,12 @@ class WordTokenizer:
 
     @classmethod
     def load(cls, directory) -> "WordTokenizer":
-        """Reads a tokenizer written by `save`.
+        """Reads a tokenizer written by `save` (see `load_tokenizer`).
 
         Args:
             directory: str or Path. Holds `vocabulary.txt` and the config.
         """
-        directory = Path(directory)
-        vocabulary_path = directory / VOCABULARY_FILE
-        if not vocabulary_path.is_file():
-            raise errors.InvalidArgumentError(
-                f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by "
-                f"WordTokenizer.save. Received: {str(directory)!r}"
-            )
-        vocabulary = vocabulary_path.read_text(encoding="utf-8").splitlines()
-        if not vocabulary:
-            raise errors.InvalidArgumentError(
-                f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs "
-                f"{PAD!r}, {UNK!r} and at least one word, one per line."
-            )
-        try:
-            config = json.loads((directory / CONFIG_FILE).read_text())
-        except (OSError, ValueError) as err:
-            raise errors.InvalidArgumentError(
-                f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}") from err
-        return cls(vocabulary, config["sequence_length"])
+        return load_tokenizer(directory)
 
     def to_huggingface_json(self) -> str:
         """The same tokenization as a Hugging Face `tokenizers` JSON document.
@@ -181,3 +152,169 @@ class WordTokenizer:
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token=PAD)
         return tokenizer.to_str()
+
+
+BERT_RESERVED = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
+
+
+class WordPieceTokenizer:
+    """BERT inputs from strings: keras-hub's WordPiece tokenizer and packer.
+
+    Lowercases, splits on whitespace and punctuation, looks words up as
+    WordPiece sub-words, and packs `[CLS] text [SEP]` padded to
+    `sequence_length` as `token_ids`, `segment_ids` and `padding_mask`
+    (int32). The vocabulary is computed from training texts with keras-hub's
+    `compute_word_piece_vocabulary` or taken from a BERT preset.
+
+    Args:
+        vocabulary: list of str. WordPiece vocabulary; must hold `[PAD]`,
+            `[CLS]`, `[SEP]`, `[UNK]` and `[MASK]`.
+        sequence_length: int. Ids per text, special tokens included.
+
+    Example:
+
+    >>> tokenizer = WordPieceTokenizer.adapt(texts, vocabulary_size=8000, sequence_length=64)
+    >>> tokenizer(["not bad at all"])["token_ids"].shape
+    TensorShape([1, 64])
+    """
+
+    kind = "wordpiece"
+
+    def __init__(self, vocabulary, sequence_length: int):
+        import keras_hub
+
+        vocabulary = [str(token) for token in vocabulary]
+        missing = [t for t in BERT_RESERVED if t not in vocabulary]
+        if missing or len(vocabulary) <= len(BERT_RESERVED):
+            raise errors.InvalidArgumentError(
+                f"A WordPiece vocabulary needs {BERT_RESERVED} and at least one word piece. "
+                f"Received: vocabulary of {len(vocabulary)} entries missing {missing}"
+            )
+        self.sequence_length = validation.check_positive_int("sequence_length", sequence_length,
+                                                             minimum=3)
+        self.vocabulary = vocabulary
+        self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+        self.packer = keras_hub.models.BertTextClassifierPreprocessor(
+            self.tokenizer, sequence_length=self.sequence_length)
+        self.layer = self.packer  # what an exporter must track
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self.vocabulary)
+
+    @classmethod
+    def adapt(cls, texts, *, vocabulary_size: int, sequence_length: int):
+        """Computes a WordPiece vocabulary from `texts` (a dataset or list of str).
+
+        Args:
+            texts: tf.data.Dataset of scalar strings, or a list of str.
+            vocabulary_size: int. Largest vocabulary, reserved tokens included.
+            sequence_length: int. Ids per text.
+        """
+        import keras_hub
+        import tensorflow as tf
+
+        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
+                                                        minimum=len(BERT_RESERVED) + 1)
+        if not isinstance(texts, tf.data.Dataset):
+            texts = tf.data.Dataset.from_tensor_slices(list(texts))
+        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            texts.batch(1024), vocabulary_size=vocabulary_size, lowercase=True,
+            reserved_tokens=BERT_RESERVED)
+        if len(vocabulary) <= len(BERT_RESERVED):
+            raise errors.InvalidArgumentError(
+                "The training texts hold no words to build a vocabulary from. "
+                "Received: texts with no tokens")
+        return cls(vocabulary, sequence_length)
+
+    def __call__(self, texts) -> dict:
+        """`{"token_ids", "segment_ids", "padding_mask"}` int32 `(batch, length)`."""
+        import tensorflow as tf
+
+        texts = _string_tensor(texts)
+        packed = self.packer(texts)
+        return {key: tf.cast(value, tf.int32) for key, value in packed.items()}
+
+    def save(self, directory) -> Path:
+        """Writes `vocabulary.txt` and the config to `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / VOCABULARY_FILE).write_text("\n".join(self.vocabulary) + "\n",
+                                                 encoding="utf-8")
+        (directory / CONFIG_FILE).write_text(json.dumps(
+            {"type": self.kind, "sequence_length": self.sequence_length, "lowercase": True,
+             "template": "[CLS] text [SEP]", "padding_id": 0}, indent=2))
+        return directory
+
+    def to_huggingface_json(self) -> str:
+        """The same tokenization as a Hugging Face `tokenizers` JSON document."""
+        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+        vocab = {token: i for i, token in enumerate(self.vocabulary)}
+        tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+        tokenizer.normalizer = normalizers.BertNormalizer(
+            clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=True)
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]),
+                                                     ("[SEP]", vocab["[SEP]"])])
+        tokenizer.enable_truncation(max_length=self.sequence_length)
+        tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token="[PAD]")
+        return tokenizer.to_str()
+
+
+def _string_tensor(texts):
+    """Strings as a tf.string tensor; anything else is a user error."""
+    import tensorflow as tf
+
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(texts, (list, tuple)):
+        bad = [t for t in texts if not isinstance(t, (str, bytes))]
+        if bad:
+            raise errors.InvalidArgumentError(
+                f"The tokenizer takes strings. Received: {bad[0]!r} of type "
+                f"{type(bad[0]).__name__}")
+        texts = tf.constant(list(texts), tf.string)
+    texts = tf.convert_to_tensor(texts)
+    if texts.dtype != tf.string:
+        raise errors.InvalidArgumentError(
+            f"The tokenizer takes strings. Received: a tensor of dtype {texts.dtype.name}")
+    return texts
+
+
+TOKENIZERS = {"word": WordTokenizer, "wordpiece": WordPieceTokenizer}
+
+
+def load_tokenizer(directory):
+    """Reads a tokenizer saved by `WordTokenizer.save` or `WordPieceTokenizer.save`.
+
+    Args:
+        directory: str or Path. Holds `vocabulary.txt` and `tokenizer_config.json`.
+
+    Example:
+
+    >>> tokenizer = load_tokenizer("runs/bert/tokenizer")
+    """
+    directory = Path(directory)
+    vocabulary_path = directory / VOCABULARY_FILE
+    if not vocabulary_path.is_file():
+        raise errors.InvalidArgumentError(
+            f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by a zoo "
+            f"tokenizer's save(). Received: {str(directory)!r}")
+    vocabulary = vocabulary_path.read_text(encoding="utf-8").splitlines()
+    if not vocabulary:
+        raise errors.InvalidArgumentError(
+            f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs the special "
+            f"tokens and at least one word, one per line.")
+    try:
+        config = json.loads((directory / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as err:
+        raise errors.InvalidArgumentError(
+            f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}") from err
+    kind = config.get("type", "word")
+    if kind not in TOKENIZERS:
+        raise errors.InvalidArgumentError(
+            f"Unknown tokenizer type {kind!r} in {str(directory / CONFIG_FILE)!r}; accepted: "
+            f"{sorted(TOKENIZERS)}")
+    return TOKENIZERS[kind](vocabulary, config["sequence_length"])

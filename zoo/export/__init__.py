@@ -53,7 +53,8 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
         overwrite: bool. Replace an existing export at `out_dir`.
         atol: float. Largest accepted |exported - Keras|.
         extra_metadata: dict or None. Added to `metadata.json`.
-        tokenizer: WordTokenizer or None. Text models: `inputs` are then raw
+        tokenizer: WordTokenizer, WordPieceTokenizer or None. Text models:
+            `inputs` are then raw
             strings; the SavedModel's `serve` takes strings (tokenizer inside
             the graph) and the ONNX file gets `tokenizer.json` +
             `vocabulary.txt` beside it, checked to tokenize identically.
@@ -181,7 +182,9 @@ def _text_feeds(texts, tokenizer):
             "With a tokenizer, inputs must be a non-empty list of strings (real texts to "
             f"verify on). Received: inputs={str(texts)[:80]}"
         )
-    token_ids = tokenizer(list(texts)).numpy()
+    ids = tokenizer(list(texts))
+    # BERT tokenizers return token, segment and mask ids; word tokenizers one matrix.
+    token_ids = {k: v.numpy() for k, v in ids.items()} if isinstance(ids, dict) else ids.numpy()
     return {"texts": np.array(texts, dtype=str)}, token_ids
 
 
@@ -226,7 +229,8 @@ def _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=N
     diff, agreement = verify.compare(expected, ran["outputs"])
     tokens_match = None
     if "token_ids" in ran:  # the deployer's tokenizer.json against the in-graph tokenizer
-        tokens_match = bool(np.array_equal(ran["token_ids"], token_ids))
+        reference = token_ids["token_ids"] if isinstance(token_ids, dict) else token_ids
+        tokens_match = bool(np.array_equal(ran["token_ids"], reference))
     return FormatResult(fmt, str(out_dir / ARTIFACT_NAMES[fmt]), diff, agreement,
                         int(expected.shape[0]), float(atol), time.perf_counter() - start,
                         tokens_match)

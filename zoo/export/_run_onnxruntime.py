@@ -26,13 +26,27 @@ def main(artifact: str, inputs_path: str, outputs_path: str) -> None:
                                                      "tokenizer.json"))
         encoded = tokenizer.encode_batch([str(t) for t in feeds.pop("texts")])
         extra["token_ids"] = np.array([e.ids for e in encoded], dtype=np.int32)
-        feeds = {names[0]: extra["token_ids"]}
+        if len(names) == 1:
+            feeds = {names[0]: extra["token_ids"]}
+        else:  # BERT: token ids, segment ids and the padding mask, by input name
+            by_name = {"token_ids": extra["token_ids"],
+                       "segment_ids": np.array([e.type_ids for e in encoded], np.int32),
+                       "padding_mask": np.array([e.attention_mask for e in encoded], np.int32)}
+            feeds = {name: by_name[_base(name)] for name in names}
     elif len(names) == 1 and len(feeds) == 1:
         feeds = {names[0]: next(iter(feeds.values()))}
     outputs = session.run(None, feeds)[0]
     np.savez(outputs_path, outputs=outputs, **extra)
     leaked = {"tensorflow", "keras", "zoo"} & set(sys.modules)
     assert not leaked, f"the onnxruntime runner imported {sorted(leaked)}"
+
+
+def _base(name: str) -> str:
+    """ONNX input names may carry a suffix (`token_ids:0`); match on the stem."""
+    for key in ("token_ids", "segment_ids", "padding_mask"):
+        if name.startswith(key):
+            return key
+    raise KeyError(f"unexpected model input {name!r}")
 
 
 if __name__ == "__main__":

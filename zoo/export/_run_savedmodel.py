@@ -11,6 +11,11 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+try:  # BERT text exports tokenize with TensorFlow Text ops; deployers import it too
+    import tensorflow_text  # noqa: F401
+except ImportError:
+    pass
+
 
 def main(artifact: str, inputs_path: str, outputs_path: str) -> None:
     serve = tf.saved_model.load(artifact).signatures["serve"]

@@ -75,15 +75,19 @@ def _ends_in_softmax(model) -> bool:
 
 
 def _text_section(tokenizer) -> dict:
+    wordpiece = tokenizer.kind == "wordpiece"
     return {
-        "preprocessing": "savedmodel: serve(texts=tf.string [batch]) tokenizes inside the graph "
-                         "(core TensorFlow ops only; serve_token_ids takes int32 ids); onnx: "
-                         "token_ids int32 [batch, steps] from tokenizer.json",
+        "preprocessing": "savedmodel: serve(texts=tf.string [batch]) tokenizes inside the graph"
+                         + (" (import tensorflow_text before tf.saved_model.load: the WordPiece "
+                            "ops live there)" if wordpiece else " (core TensorFlow ops only)")
+                         + "; serve_token_ids takes the ids; onnx: int32 "
+                         + ("token_ids, segment_ids, padding_mask" if wordpiece else "token_ids")
+                         + " [batch, steps] from tokenizer.json",
         "tokenizer": {
-            "type": "word", "files": ["tokenizer.json", "vocabulary.txt",
-                                      "tokenizer_config.json"],
+            "type": tokenizer.kind, "files": ["tokenizer.json", "vocabulary.txt",
+                                              "tokenizer_config.json"],
             "sequence_length": tokenizer.sequence_length,
-            "vocabulary_size": tokenizer.vocabulary_size, "padding_id": 0, "unknown_id": 1,
+            "vocabulary_size": tokenizer.vocabulary_size, "padding_id": 0,
             "load": "tokenizers.Tokenizer.from_file('tokenizer.json')",
         },
     }

@@ -26,12 +26,14 @@ def export_text_savedmodel(model, tokenizer, path) -> Path:
 
     The tokenizer's lookup table and string ops are traced into the graph, so
     a deployer calls `serve(texts=tf.constant([...]))` with TensorFlow alone
-    (word tokenizers use core TensorFlow string ops only). A second signature,
-    `serve_token_ids`, takes int32 ids like the ONNX file.
+    (word tokenizers use core string ops; WordPiece needs `import
+    tensorflow_text` first). A second signature, `serve_token_ids`, takes the
+    int32 ids like the ONNX file.
 
     Args:
         model: keras.Model. A token-id text model.
-        tokenizer: WordTokenizer. The tokenizer it was trained with.
+        tokenizer: WordTokenizer or WordPieceTokenizer. The tokenizer it was
+            trained with.
         path: str or Path. The SavedModel directory to create.
 
     Example:
@@ -48,8 +50,11 @@ def export_text_savedmodel(model, tokenizer, path) -> Path:
     archive.add_endpoint(
         "serve", lambda texts: model(tokenizer(texts), training=False),
         input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    id_specs = [tf.TensorSpec([None, None], tf.int32, name=t.name) for t in model.inputs]
     archive.add_endpoint(
-        "serve_token_ids", lambda token_ids: model(token_ids, training=False),
-        input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
+        "serve_token_ids",
+        lambda *ids: model(ids[0] if len(ids) == 1 else
+                           {t.name: i for t, i in zip(model.inputs, ids)}, training=False),
+        input_signature=id_specs)
     archive.write_out(str(path), verbose=False)
     return path
