@@ -18,7 +18,11 @@ def tiny_inputs(spec, overrides, batch=2):
     if info["modality"] == "text":
         ids = rng.integers(1, info["vocabulary_size"], (batch, info["sequence_length"]))
         ids[0, info["sequence_length"] // 2:] = 0  # one padded row
-        return ids.astype("int32")
+        ids = ids.astype("int32")
+        if "input_names" in info:  # BERT: token, segment and mask ids
+            return {"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                    "padding_mask": (ids != 0).astype("int32")}
+        return ids
     return rng.uniform(0, 255, (batch, *info["shape"])).astype("float32")
 
 
@@ -34,7 +38,8 @@ def test_every_model_builds_tiny_and_round_trips(name):
     assert type(model).from_config(config).get_config() == config
 
 
-@pytest.mark.parametrize("name", ["resnet20", "resnet18", "lstm", "transformer_encoder_tiny"])
+@pytest.mark.parametrize("name", ["resnet20", "resnet18", "lstm", "transformer_encoder_tiny",
+                                  "bert_tiny"])
 def test_shared_model_check_per_family_shape(name, tmp_path):
     from zoo.testing import check_model
 

@@ -33,8 +33,9 @@ def bert(size, num_classes=2, vocabulary_size=30522, sequence_length=512, dropou
         dropout: float. Dropout in the encoder and before the head, in [0, 1).
         classifier_activation: str or None. `"softmax"` or None for logits.
         pretrained: str or None. A keras-hub preset (e.g. `"bert_tiny_en_uncased"`
-            or a local directory written by `save_to_preset`) to start from;
-            its architecture wins over `size`.
+            or a local directory written by `save_to_preset`) whose encoder
+            weights to start from; its architecture wins over `size`, and the
+            head is new, sized `num_classes` (keras-hub's fine-tuning rule).
 
     Example:
 
