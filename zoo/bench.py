@@ -1,25 +1,62 @@
 """`zoo bench NAME`: parameters, training throughput and inference latency.
 
-Figures come from one run on a shared machine, so the useful output is the
-ratios between runtimes measured side by side (onnxruntime vs Keras at the same
-batch), not the absolute milliseconds. Medians over `repeats` calls after
-warm-up keep one slow call from skewing them.
+One call builds a registered model, exports it as a SavedModel and an ONNX
+file, times inference at each batch size in every runtime a deployer would
+use: Keras (`predict_on_batch`, a compiled `model(x, training=False)` and
+`predict`), TensorFlow serving the SavedModel (`tf.saved_model.load(dir).serve`)
+and onnxruntime on CPU; then times a few training steps with the model's
+recipe. Machines are shared and noisy, so the figures that carry meaning are
+the ratios between runtimes measured side by side in one run, not the
+absolute milliseconds. Calls to the runtimes are interleaved (so a burst of
+outside load hits all of them) and each figure is a median after warm-up
+(so one slow call cannot skew it).
+
+Example:
+
+>>> from zoo.bench import bench, format_bench
+>>> result = bench("resnet20", batch_sizes=(1, 32), repeats=20)
+>>> print(format_bench(result))
+>>> result.speedup("onnxruntime", 1)      # Keras ms / onnxruntime ms at batch 1
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-import numpy as np
 
 from zoo import errors, validation
 
-RUNTIMES = ("keras", "savedmodel", "onnxruntime")
-_WARMUP_CALLS = 3
+FORMATS = ("keras", "savedmodel", "onnx")
+# Rows of the latency table, in the order they are measured. The ratios are
+# taken against BASELINE: `predict_on_batch` runs Keras' own compiled predict
+# step without `predict()`'s per-call setup (data adapter, callbacks), so it is
+# the fair "Keras" figure to set an exported runtime against.
+BASELINE = "keras_predict_on_batch"
+RUNTIME_LABELS = {
+    "keras_predict_on_batch": "keras predict_on_batch",
+    "keras_call": "keras tf.function call",
+    "keras_predict": "keras predict",
+    "savedmodel": "savedmodel serve",
+    "onnxruntime": "onnxruntime cpu",
+}
+# The runtime row each exported format is timed in.
+_FORMAT_RUNTIME = {"savedmodel": "savedmodel", "onnx": "onnxruntime"}
+# The first call traces a graph or allocates buffers. One more slow call
+# (caches settling) is absorbed by the median, so a second warm-up call would
+# only cost time: seconds a call for ResNet-50 at batch 32 on two cores.
+WARMUP_CALLS = 1
+# Seconds per runtime and batch size after which the rounds of timed calls
+# stop early, so that ResNet-50 at batch 32 on two cores finishes in
+# minutes; never fewer than MIN_REPEATS rounds (or `repeats`, if smaller).
+TIME_BUDGET_S = 8.0
+MIN_REPEATS = 3
+from zoo.export.onnx import OPSET as ONNX_OPSET  # noqa: E402  (no TensorFlow import)
 
 
 @dataclasses.dataclass
@@ -28,86 +65,186 @@ class BenchResult:
 
     Args:
         model: str. The registered name.
-        params: int. All parameters.
+        input_shape: list of int. One example's input shape (no batch).
+        input_dtype: str. The input dtype, e.g. `"float32"`.
+        params: int. All parameters (`model.count_params()`).
         trainable_params: int. Trainable parameters.
-        input_shape: list. One example's input shape.
+        recipe: str. Recipe the training figure was compiled with
+            (`"sgd"` when the model has none, `"-"` when not measured).
         train_batch: int. Batch size of the training measurement.
-        train_examples_per_s: float. Training throughput after the first step.
-        latency_ms: dict. `{runtime: {batch_size: median ms}}`.
-        repeats: int. Timed calls per figure.
+        train_steps: int. Timed training steps (0: not measured).
+        train_examples_per_s: float or None. `train_batch` / median step
+            time, the first (tracing) step excluded.
+        batch_sizes: list of int. Inference batch sizes.
+        repeats: int. Rounds of timed calls asked for per batch size.
+        latency_ms: dict. `{runtime: {batch_size: median ms}}`; runtimes are
+            keys of `RUNTIME_LABELS`.
+        rounds: dict. `{batch_size: rounds timed}`; fewer than `repeats`
+            where the time budget ran out. A round calls each runtime once.
+        export_s: dict. `{format: seconds}` to write each artifact.
+        artifact_mb: dict. `{format: size in MB}` of each artifact.
+        artifact_dir: str or None. Where the artifacts were kept, if asked.
+        environment: dict. Library versions and CPU count.
     """
 
     model: str
+    input_shape: list
+    input_dtype: str
     params: int
     trainable_params: int
-    input_shape: list
+    recipe: str
     train_batch: int
-    train_examples_per_s: float
-    latency_ms: dict
+    train_steps: int
+    train_examples_per_s: float | None
+    batch_sizes: list
     repeats: int
+    latency_ms: dict
+    rounds: dict
+    export_s: dict
+    artifact_mb: dict
+    artifact_dir: str | None
+    environment: dict
 
     def speedup(self, runtime: str, batch: int) -> float:
-        """How many times faster than Keras `runtime` is at `batch`."""
-        return self.latency_ms["keras"][batch] / self.latency_ms[runtime][batch]
+        """How many times faster than Keras `predict_on_batch` `runtime` is.
+
+        Args:
+            runtime: str. A key of `latency_ms`, e.g. `"onnxruntime"`.
+            batch: int. One of `batch_sizes`.
+
+        Example:
+
+        >>> result.speedup("onnxruntime", 1)
+        2.7
+        """
+        return self.latency_ms[BASELINE][batch] / self.latency_ms[runtime][batch]
 
     def to_dict(self) -> dict:
+        """The figures as plain Python values (JSON turns batch keys into str)."""
         return dataclasses.asdict(self)
 
 
-def bench(name: str, *, batch_sizes=(1, 32), repeats: int = 20, train_batch: int = 32,
-          train_steps: int = 8, runtimes=RUNTIMES, overrides: dict | None = None) -> BenchResult:
-    """Measures a registered model on random inputs of its input spec.
+def bench(
+    name: str,
+    *,
+    batch_sizes: Sequence[int] = (1, 32),
+    repeats: int = 20,
+    train_batch: int = 8,
+    train_steps: int = 4,
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+    overrides: Mapping | None = None,
+    formats: Sequence[str] = FORMATS,
+    time_budget_s: float = TIME_BUDGET_S,
+    tmp_dir: str | Path | None = None,
+) -> BenchResult:
+    """Measures a registered model on random inputs that fit its input spec.
+
+    Images are random integers in [0, 255] as float32, since zoo models take
+    raw pixels; text models get random token ids. Training runs `model.fit`
+    with the model's recipe (plain SGD if it has none) on a synthetic
+    `tf.data` dataset; inference is timed in each runtime of `formats`, one
+    after the other in this process.
 
     Args:
         name: str. A registered model name.
-        batch_sizes: tuple of int. Inference batch sizes.
-        repeats: int. Timed calls per runtime and batch size.
-        train_batch: int. Batch size for the training throughput.
-        train_steps: int. Timed training steps (after one untimed step).
-        runtimes: tuple of str. Subset of `RUNTIMES`; Keras is always measured.
-        overrides: dict or None. Builder overrides, e.g. a smaller input.
+        batch_sizes: sequence of int. Inference batch sizes.
+        repeats: int. Rounds of timed calls per batch size, after
+            `WARMUP_CALLS` untimed calls of each runtime. A round calls
+            every runtime once, so load from other processes hits all
+            runtimes alike.
+        train_batch: int. Batch size of the training measurement.
+        train_steps: int. Timed training steps after one untimed tracing
+            step; 0 skips training.
+        input_shape: sequence of int or None. Shortcut for the
+            `input_shape` override (image models).
+        num_classes: int or None. Shortcut for the `num_classes` override.
+        overrides: dict or None. Other builder overrides, as for
+            `zoo.get_model`.
+        formats: sequence of str. Subset of `FORMATS`. Keras is measured
+            whatever is given, since every ratio is taken against it.
+        time_budget_s: float. Seconds per runtime and batch size after
+            which rounds stop early (at least `MIN_REPEATS` are kept).
+        tmp_dir: str, Path or None. Where to write the exported artifacts
+            and keep them; a temporary directory removed afterwards if None.
 
     Returns:
         A `BenchResult`; print it with `format_bench`.
 
     Example:
 
-    >>> print(format_bench(bench("resnet20", repeats=10)))
+    >>> result = bench("resnet20", batch_sizes=(1, 32), repeats=20)
+    >>> result.speedup("onnxruntime", 1)    # Keras ms / onnxruntime ms
     """
-    from zoo import recipes, registry
+    from zoo import registry
 
-    batch_sizes = tuple(validation.check_positive_int("batch_sizes", b) for b in batch_sizes)
-    if not batch_sizes:
-        raise errors.InvalidArgumentError("batch_sizes must hold at least one size. "
-                                          "Received: batch_sizes=()")
+    sizes = _check_batch_sizes(batch_sizes)
     repeats = validation.check_positive_int("repeats", repeats)
     train_batch = validation.check_positive_int("train_batch", train_batch)
-    train_steps = validation.check_positive_int("train_steps", train_steps)
-    unknown = [r for r in runtimes if r not in RUNTIMES]
-    if unknown:
-        raise errors.InvalidArgumentError(f"runtimes must be among {list(RUNTIMES)}. "
-                                          f"Received: runtimes={tuple(runtimes)!r}")
-    model = registry.get_model(name, **(overrides or {}))
-    recipe = recipes.get_recipe(name)
+    train_steps = validation.check_positive_int("train_steps", train_steps, minimum=0)
+    if isinstance(formats, str):
+        formats = (formats,)
+    for fmt in formats:
+        validation.check_choice("formats", fmt, FORMATS)
+    if (isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float))
+            or not time_budget_s > 0):
+        raise errors.InvalidArgumentError(
+            f"time_budget_s must be a number > 0. Received: time_budget_s={time_budget_s!r}."
+        )
+    kwargs = dict(overrides or {})
+    if input_shape is not None:
+        kwargs["input_shape"] = tuple(input_shape)
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
 
-    latency = {"keras": {b: _median_ms(lambda x=_inputs(model, b): model.predict_on_batch(x),
-                                       repeats) for b in batch_sizes}}
-    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
-        for runtime in runtimes:
-            if runtime != "keras":
-                call = _load_runtime(runtime, model, Path(tmp))
-                latency[runtime] = {b: _median_ms(lambda x=_inputs(model, b): call(x), repeats)
-                                    for b in batch_sizes}
-    throughput = _train_throughput(model, recipe, train_batch, train_steps)
+    model = registry.get_model(name, **kwargs)
+    makers = dict(_keras_calls(model))
+    export_s, artifact_mb, kept = {}, {}, None
+    with _artifact_dir(tmp_dir) as out:
+        if tmp_dir is not None:
+            kept = str(out.resolve())
+        for fmt in (f for f in ("savedmodel", "onnx") if f in formats):
+            start = time.perf_counter()
+            path = _EXPORTERS[fmt](name, kwargs, model, out)
+            export_s[fmt] = time.perf_counter() - start
+            artifact_mb[fmt] = _size_mb(path)
+            makers[_FORMAT_RUNTIME[fmt]] = _LOADERS[fmt](path)
+
+        latency = {runtime: {} for runtime in makers}
+        rounds = {}
+        for b in sizes:
+            x = _random_inputs(model, b, seed=b)
+            medians, rounds[b] = _interleaved_median_ms(
+                {runtime: make(x) for runtime, make in makers.items()}, repeats, time_budget_s)
+            for runtime, ms in medians.items():
+                latency[runtime][b] = ms
+        del makers  # the loaded SavedModel and onnxruntime session, and their threads
+
+    # Training last: compiling adds optimizer variables that an export after
+    # it would carry, and the timed steps should not share the CPU with the
+    # runtimes above.
+    recipe_name, throughput = "-", None
+    if train_steps:
+        recipe_name, throughput = _train_throughput(name, model, train_batch, train_steps)
+
     return BenchResult(
         model=name,
-        params=int(model.count_params()),
-        trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         input_shape=[int(d) for d in model.inputs[0].shape[1:]],
+        input_dtype=str(model.inputs[0].dtype),
+        params=int(model.count_params()),
+        trainable_params=int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        recipe=recipe_name,
         train_batch=train_batch,
+        train_steps=train_steps,
         train_examples_per_s=throughput,
-        latency_ms=latency,
+        batch_sizes=list(sizes),
         repeats=repeats,
+        latency_ms=latency,
+        rounds=rounds,
+        export_s=export_s,
+        artifact_mb=artifact_mb,
+        artifact_dir=kept,
+        environment=_environment(),
     )
 
 
@@ -116,81 +253,237 @@ def format_bench(result: BenchResult) -> str:
 
     Args:
         result: BenchResult. From `bench`.
+
+    Example:
+
+    >>> print(format_bench(bench("resnet20")))
+    resnet20: 271,098 parameters (269,722 trainable), input 32x32x3 float32
+    train: ... examples/s at batch 8 (recipe cifar_resnet; ...)
+    ...
     """
-    sizes = list(result.latency_ms["keras"])
-    head = "".join(f"{'b' + str(b) + ' ms':>11}" for b in sizes)
-    ratio_head = "".join(f"{'b' + str(b) + ' vs keras':>16}" for b in sizes)
-    lines = [
-        f"{result.model}: {result.params:,} parameters ({result.trainable_params:,} trainable), "
-        f"input {'x'.join(map(str, result.input_shape))}",
-        f"train: {result.train_examples_per_s:,.1f} examples/s at batch {result.train_batch}",
-        f"inference, median of {result.repeats} calls after warm-up:",
-        f"  {'runtime':<12}{head}{ratio_head}",
-    ]
+    sizes = result.batch_sizes
+    shape = "x".join(map(str, result.input_shape))
+    lines = [f"{result.model}: {result.params:,} parameters ({result.trainable_params:,} "
+             f"trainable), input {shape} {result.input_dtype}"]
+    if result.train_examples_per_s is None:
+        lines.append("train: not measured")
+    else:
+        lines.append(f"train: {result.train_examples_per_s:,.1f} examples/s at batch "
+                     f"{result.train_batch} (recipe {result.recipe}; median of "
+                     f"{result.train_steps} timed step{'s' * (result.train_steps != 1)} "
+                     f"after the tracing step)")
+    lines.append(f"inference latency: median ms of up to {result.repeats} interleaved calls "
+                 f"after {WARMUP_CALLS} warm-up call{'s' * (WARMUP_CALLS != 1)}; speedup = "
+                 f"{RUNTIME_LABELS[BASELINE]} ms / runtime ms")
+    width = max(len(RUNTIME_LABELS[r]) for r in result.latency_ms) + 2
+    header = f"  {'runtime':<{width}}"
+    header += "".join(f"{f'b{b} ms':>11}" for b in sizes)
+    header += "".join(f"{f'b{b} speedup':>13}" for b in sizes)
+    lines.append(header)
     for runtime, by_batch in result.latency_ms.items():
-        cells = "".join(f"{by_batch[b]:>11.2f}" for b in sizes)
-        ratios = "".join(f"{result.speedup(runtime, b):>15.2f}x" for b in sizes)
-        lines.append(f"  {runtime:<12}{cells}{ratios}")
+        row = f"  {RUNTIME_LABELS[runtime]:<{width}}"
+        row += "".join(f"{by_batch[b]:>11.2f}" for b in sizes)
+        row += "".join(f"{result.speedup(runtime, b):>12.2f}x" for b in sizes)
+        lines.append(row)
+    short = [f"b{b}: {n}" for b, n in result.rounds.items() if n < result.repeats]
+    if short:
+        lines.append("  fewer calls (time budget ran out): " + ", ".join(short))
+    if result.export_s:
+        lines.append("artifacts: " + ", ".join(
+            f"{fmt} {result.artifact_mb[fmt]:.1f} MB (exported in {s:.1f} s)"
+            for fmt, s in result.export_s.items()))
     return "\n".join(lines)
 
 
-def _inputs(model, batch: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
+def _check_batch_sizes(value) -> tuple[int, ...]:
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        sizes = ()
+    if not sizes or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1
+                            for b in sizes):
+        raise errors.InvalidArgumentError(
+            f"batch_sizes must be a non-empty sequence of integers >= 1, e.g. (1, 32). "
+            f"Received: batch_sizes={value!r}."
+        )
+    return tuple(dict.fromkeys(sizes))  # drop repeats, keep the order
+
+
+def _random_inputs(model, batch: int, *, seed: int):
+    """Random inputs for the model's first input: raw pixels or token ids."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     tensor = model.inputs[0]
-    shape = [batch] + [d or 16 for d in tensor.shape[1:]]
-    if "int" in str(tensor.dtype):
-        return rng.integers(1, 100, shape).astype(str(tensor.dtype))
-    return rng.uniform(0, 255, shape).astype("float32")
+    shape = [batch] + [int(d) if d else 16 for d in tensor.shape[1:]]
+    dtype = str(tensor.dtype)
+    if "int" in dtype:
+        # Token ids above the padding id 0, inside any vocabulary zoo builds.
+        return rng.integers(1, 100, shape).astype(dtype)
+    return rng.integers(0, 256, shape).astype(dtype)
 
 
-def _median_ms(call, repeats: int) -> float:
-    for _ in range(_WARMUP_CALLS):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+def _interleaved_median_ms(calls: dict, repeats: int, budget_s: float) -> tuple[dict, int]:
+    """Median ms of each `calls[runtime]()`, timed in rounds; and the rounds run.
+
+    Each round calls every runtime once, so a burst of load from other
+    processes on a shared machine slows all runtimes alike and their ratios
+    hold, where timing one runtime after another would pin it on one.
+    """
+    for call in calls.values():
+        for _ in range(WARMUP_CALLS):
+            call()
+    times = {runtime: [] for runtime in calls}
+    keep_at_least = min(MIN_REPEATS, repeats)
+    deadline = time.perf_counter() + budget_s * len(calls)
+    for done in range(1, repeats + 1):
+        for runtime, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[runtime].append((time.perf_counter() - start) * 1000.0)
+        if done >= keep_at_least and time.perf_counter() > deadline:
+            break
+    return {runtime: statistics.median(t) for runtime, t in times.items()}, done
 
 
-def _load_runtime(runtime: str, model, tmp: Path):
-    """Exports once and returns a function running the artifact in this process."""
-    if runtime == "savedmodel":
-        import tensorflow as tf
-
-        from zoo.export.savedmodel import export_savedmodel
-
-        # Keep the loaded object: its variables die with it, not with `serve`.
-        loaded = tf.saved_model.load(str(export_savedmodel(model, tmp / "savedmodel")))
-        return lambda x: loaded.serve(tf.constant(x)).numpy()
-    import onnxruntime as ort
-
-    from zoo.export.onnx import export_onnx
-
-    session = ort.InferenceSession(str(export_onnx(model, tmp / "model.onnx")),
-                                   providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
-
-
-def _train_throughput(model, recipe, batch: int, steps: int) -> float:
-    """Examples per second of `fit` with the model's recipe, first step excluded."""
-    import keras
+def _keras_calls(model) -> dict:
+    """`{runtime: make_call(x)}` for the three ways of running Keras."""
     import tensorflow as tf
 
-    classes = int(model.outputs[0].shape[-1])
-    x = _inputs(model, batch)
+    tensor = model.inputs[0]
+    # One signature with a free batch dimension: a single trace serves every
+    # batch size, as a SavedModel's `serve` does.
+    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                       input_signature=[tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype)])
+
+    def keras_call(x):
+        x = tf.constant(x)
+        return lambda: call(x).numpy()
+
+    return {
+        "keras_predict_on_batch": lambda x: lambda: model.predict_on_batch(x),
+        "keras_call": keras_call,
+        "keras_predict": lambda x: lambda: model.predict(x, batch_size=len(x), verbose=0),
+    }
+
+
+class _artifact_dir:
+    """A kept subfolder of `tmp_dir`, or a temporary directory removed on exit."""
+
+    def __init__(self, tmp_dir):
+        self._tmp = None
+        if tmp_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="zoo-bench-")
+            self.path = Path(self._tmp.name)
+        else:
+            Path(tmp_dir).mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix="zoo-bench-", dir=tmp_dir))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc):
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _export_savedmodel(name, kwargs, model, out: Path) -> Path:
+    from zoo.export.savedmodel import export_savedmodel
+
+    return export_savedmodel(model, out / "savedmodel")
+
+
+def _export_onnx(name, kwargs, model, out: Path) -> Path:
+    from zoo.export.onnx import export_onnx  # rebuilds mixed-precision models in float32
+
+    return export_onnx(model, out / "model.onnx", opset=ONNX_OPSET)
+
+
+def _load_savedmodel(path: Path) -> Callable:
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+
+    def make_call(x):
+        x = tf.constant(x)
+        # `loaded` stays referenced here: the variables die with it.
+        return lambda: loaded.serve(x).numpy()
+
+    return make_call
+
+
+def _load_onnxruntime(path: Path) -> Callable:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # Idle onnxruntime workers spin by default; interleaved with TensorFlow
+    # calls, the spinning would take the cores from the next runtime timed.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    return lambda x: lambda: session.run(None, {input_name: x})[0]
+
+
+_EXPORTERS = {"savedmodel": _export_savedmodel, "onnx": _export_onnx}
+_LOADERS = {"savedmodel": _load_savedmodel, "onnx": _load_onnxruntime}
+
+
+def _size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+def _train_throughput(name: str, model, batch: int, steps: int) -> tuple[str, float]:
+    """Training examples/s with the model's recipe: batch / median step time."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from zoo import recipes
+
+    classes = max(int(model.outputs[0].shape[-1]), 1)
+    x = _random_inputs(model, batch, seed=0)
     y = np.random.default_rng(1).integers(0, classes, batch).astype("int32")
+    # One cached batch, repeated: the figure is the model's step, not input I/O.
     data = tf.data.Dataset.from_tensors((x, y)).repeat(steps + 1)
-    recipe.compile(model, steps_per_epoch=steps + 1, global_batch_size=batch)
+    try:
+        recipe = recipes.get_recipe(name)
+    except errors.UnknownRecipeError:
+        recipe = None
+    if recipe is not None:
+        recipe.compile(model, steps_per_epoch=steps + 1, global_batch_size=batch)
+        recipe_name = recipe.name
+    else:
+        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        recipe_name = "sgd"
 
     class StepTimer(keras.callbacks.Callback):
+        # Overriding on_train_batch_end also makes Keras call it in step, not
+        # from a background thread, so the clock reads line up with the steps.
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
         def on_train_batch_end(self, step, logs=None):
-            if step == 0:  # the first step traces and compiles the graph
-                self.start = time.perf_counter()
-            self.end = time.perf_counter()
+            float(logs["loss"])  # wait for the step's result
+            self.ends.append(time.perf_counter())
 
     timer = StepTimer()
     model.fit(data, epochs=1, verbose=0, callbacks=[timer], shuffle=False)
-    return batch * steps / (timer.end - timer.start)
+    # Differences of consecutive step ends; the first step (tracing) is dropped.
+    durations = [b - a for a, b in zip(timer.ends, timer.ends[1:])]
+    return recipe_name, batch / statistics.median(durations)
+
+
+def _environment() -> dict:
+    import os
+    from importlib import metadata
+
+    env = {"python": platform.python_version(), "cpu_count": os.cpu_count()}
+    for package in ("tensorflow", "keras", "onnxruntime"):
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            env[package] = None
+    return env

@@ -115,9 +115,10 @@ def _cmd_bench(args) -> int:
     except ValueError:
         raise InvalidArgumentError(f"--batch-sizes takes integers separated by commas, e.g. "
                                    f"1,32. Received: {args.batch_sizes!r}") from None
+    optional = {k: v for k, v in (("train_batch", args.train_batch),
+                                  ("train_steps", args.train_steps)) if v is not None}
     print(format_bench(bench(args.name, batch_sizes=sizes, repeats=args.repeats,
-                             train_batch=args.train_batch, train_steps=args.train_steps,
-                             overrides=_parse_overrides(args.set))))
+                             overrides=_parse_overrides(args.set), **optional)))
     return 0
 
 
@@ -199,8 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--batch-sizes", default="1,32")
     p.add_argument("--repeats", type=_positive_int, default=20)
-    p.add_argument("--train-batch", type=_positive_int, default=32)
-    p.add_argument("--train-steps", type=_positive_int, default=8)
+    p.add_argument("--train-batch", type=_positive_int, help="default: zoo.bench's")
+    p.add_argument("--train-steps", type=_positive_int, help="default: zoo.bench's")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model override, e.g. --set input_shape=[64,64,3] (repeatable)")
     p.set_defaults(handler=_cmd_bench)

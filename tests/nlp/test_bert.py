@@ -55,5 +55,7 @@ def test_wordpiece_tokenizer_matches_huggingface(tmp_path):
 
 
 def test_bert_tiny_learns_sentiment(tmp_path):
-    result = zoo.train("bert_tiny", "sentiment", tmp_path / "bert", verbose=0)
+    # The sentiment vocabulary is tiny: a 1,000-row embedding keeps the run short.
+    result = zoo.train("bert_tiny", "sentiment", tmp_path / "bert", verbose=0,
+                       overrides={"vocabulary_size": 1000})
     assert result.metrics["accuracy"] >= 0.9, result.metrics

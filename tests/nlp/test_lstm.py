@@ -73,8 +73,8 @@ def test_keras_save_load_gives_identical_predictions(tmp_path):
 def test_registered_defaults_and_parameter_count():
     spec = get_spec("lstm")
     assert (spec.family, spec.task, spec.modality) == ("lstm", "text_classification", "text")
-    assert spec.input_spec() == {"modality": "text", "input_name": "token_ids",
-                                 "dtype": "int32", "sequence_length": 256,
+    assert spec.input_spec() == {"modality": "text", "tokenizer": "word",
+                                 "input_name": "token_ids", "dtype": "int32", "sequence_length": 256,
                                  "vocabulary_size": 20000, "padding_id": 0}
     model = zoo.get_model("lstm")
     # embedding + two BiLSTMs (4 gates x (input + recurrent + bias), 2 directions) + head

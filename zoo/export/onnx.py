@@ -36,11 +36,16 @@ def float32_copy(model):
         clone = model.__class__.from_config(config)
     finally:
         keras.config.set_dtype_policy(previous)
-    # Keras' exporter refuses a model that has never been called.
-    dummy = [np.zeros([1] + [d or 1 for d in t.shape[1:]], str(t.dtype)) for t in clone.inputs]
-    clone(dummy[0] if len(dummy) == 1 else dummy)
+    _call_once(clone)
     clone.set_weights(model.get_weights())
     return clone
+
+
+def _call_once(model) -> None:
+    """Keras' exporter refuses a model that has never been called."""
+    dummy = {t.name: np.zeros([1] + [d or 1 for d in t.shape[1:]], str(t.dtype))
+             for t in model.inputs}
+    model(next(iter(dummy.values())) if len(dummy) == 1 else dummy, training=False)
 
 
 def _strip_dtype_policies(config):
@@ -71,5 +76,7 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
     >>> export_onnx(model, "out/model.onnx")
     """
     path = Path(path)
-    float32_copy(model).export(str(path), format="onnx", verbose=False, opset_version=opset)
+    model = float32_copy(model)
+    _call_once(model)
+    model.export(str(path), format="onnx", verbose=False, opset_version=opset)
     return path
