@@ -39,15 +39,31 @@ def build_pipeline(ds, *, shape, batch_size: int, training: bool, cache: bool,
     if cache:
         ds = ds.cache()
     if training:
-        size = int(ds.cardinality())
-        buffer = min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        ds = shuffled(ds, seed)
     ds = ds.batch(batch_size, num_parallel_calls=_AUTOTUNE)
     if training:
         layer = augmentation_layer(augmentation, ds.element_spec[0].shape[1:])
         if layer is not None:
             ds = ds.map(lambda images, labels: (layer(images, training=True), labels),
                         num_parallel_calls=_AUTOTUNE)
+    return finish(ds, strategy)
+
+
+def shuffled(ds, seed: int | None):
+    """Reshuffles every epoch, with a buffer as large as the split up to 10,000."""
+    size = int(ds.cardinality())
+    buffer = min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER
+    return ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+
+def finish(ds, strategy=None):
+    """Shards by example under a strategy, then prefetches (always last).
+
+    tfds splits and folder sources may be a single file, so file-based
+    auto-sharding would give some workers nothing.
+    """
+    import tensorflow as tf
+
     if strategy is not None:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (

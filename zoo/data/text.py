@@ -14,7 +14,6 @@ from zoo import errors
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 _SPLIT_SEED = 1337
-_SHUFFLE_BUFFER = 10_000
 _AUTOTUNE = -1
 DEFAULT_VOCABULARY_SIZE = 20_000
 DEFAULT_SEQUENCE_LENGTH = 128
@@ -196,18 +195,13 @@ def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,
 
     ds = ds.map(lambda text, label: (text, tf.cast(label, tf.int32)),
                 num_parallel_calls=_AUTOTUNE).cache()
+    from zoo.data.pipeline import finish, shuffled
+
     if training:
-        size = int(ds.cardinality())
-        ds = ds.shuffle(min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER,
-                        seed=seed, reshuffle_each_iteration=True)
+        ds = shuffled(ds, seed)
     ds = ds.batch(batch_size).map(lambda texts, labels: (tokenizer(texts), labels),
                                   num_parallel_calls=_AUTOTUNE)
-    if strategy is not None:
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA)
-        ds = ds.with_options(options)
-    return ds.prefetch(_AUTOTUNE)
+    return finish(ds, strategy)
 
 
 def _natural(text: str):
