@@ -103,3 +103,17 @@ def test_tokenizer_bad_inputs(tmp_path):
 def test_image_dataset_is_not_text():
     with pytest.raises(errors.InvalidArgumentError, match="holds images"):
         zoo.data.get_tokenizer("digits")
+
+
+def test_model_with_fewer_outputs_than_classes_is_rejected():
+    model = zoo.get_model("lstm", num_classes=1, vocabulary_size=100, sequence_length=16,
+                          embedding_dim=4, units=4)
+    with pytest.raises(errors.InvalidArgumentError, match="num_classes=2"):
+        zoo.get_dataset("sentiment", model=model)
+
+
+def test_tokenizer_larger_than_the_model_vocabulary_is_rejected():
+    tokenizer = zoo.data.get_tokenizer("sentiment", model="lstm")
+    small = zoo.get_model("lstm", vocabulary_size=10, sequence_length=16, embedding_dim=4, units=4)
+    with pytest.raises(errors.InvalidArgumentError, match="embeds only 10"):
+        zoo.get_dataset("sentiment", model=small, tokenizer=tokenizer)
