@@ -229,7 +229,7 @@ def bench(
 
     return BenchResult(
         model=name,
-        input_shape=[int(d) for d in model.inputs[0].shape[1:]],
+        input_shape=_input_shape(model),
         input_dtype=str(model.inputs[0].dtype),
         params=int(model.count_params()),
         trainable_params=int(sum(math.prod(w.shape) for w in model.trainable_weights)),
@@ -310,17 +310,35 @@ def _check_batch_sizes(value) -> tuple[int, ...]:
 
 
 def _random_inputs(model, batch: int, *, seed: int):
-    """Random inputs for the model's first input: raw pixels or token ids."""
+    """Random inputs: raw pixels, token ids at the model's sequence length, or
+    (BERT) a dict of token ids, zero segment ids and an all-ones padding mask."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    tensor = model.inputs[0]
-    shape = [batch] + [int(d) if d else 16 for d in tensor.shape[1:]]
-    dtype = str(tensor.dtype)
-    if "int" in dtype:
-        # Token ids above the padding id 0, inside any vocabulary zoo builds.
-        return rng.integers(1, 100, shape).astype(dtype)
-    return rng.integers(0, 256, shape).astype(dtype)
+    backbone = getattr(model, "backbone", None)
+    length = (getattr(backbone, "sequence_length", None)
+              or getattr(backbone, "max_sequence_length", None) or 16)
+    feeds = {}
+    for tensor in model.inputs:
+        shape = [batch] + [int(d) if d else length for d in tensor.shape[1:]]
+        dtype = str(tensor.dtype)
+        if "mask" in tensor.name:
+            feeds[tensor.name] = np.ones(shape, dtype)
+        elif "segment" in tensor.name:
+            feeds[tensor.name] = np.zeros(shape, dtype)
+        elif "int" in dtype:
+            # Token ids above the padding id 0, inside any vocabulary zoo builds.
+            feeds[tensor.name] = rng.integers(1, 100, shape).astype(dtype)
+        else:
+            feeds[tensor.name] = rng.integers(0, 256, shape).astype(dtype)
+    return next(iter(feeds.values())) if len(feeds) == 1 else feeds
+
+
+def _input_shape(model) -> list:
+    """One example's shape as benchmarked (the first input's, for BERT)."""
+    example = _random_inputs(model, 1, seed=0)
+    first = next(iter(example.values())) if isinstance(example, dict) else example
+    return [int(d) for d in first.shape[1:]]
 
 
 def _interleaved_median_ms(calls: dict, repeats: int, budget_s: float) -> tuple[dict, int]:
@@ -350,14 +368,15 @@ def _keras_calls(model) -> dict:
     """`{runtime: make_call(x)}` for the three ways of running Keras."""
     import tensorflow as tf
 
-    tensor = model.inputs[0]
     # One signature with a free batch dimension: a single trace serves every
     # batch size, as a SavedModel's `serve` does.
+    specs = {t.name: tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs}
     call = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                       input_signature=[tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype)])
+                       input_signature=[next(iter(specs.values())) if len(specs) == 1
+                                        else specs])
 
     def keras_call(x):
-        x = tf.constant(x)
+        x = tf.nest.map_structure(tf.constant, x)
         return lambda: call(x).numpy()
 
     return {
@@ -405,7 +424,7 @@ def _load_savedmodel(path: Path) -> Callable:
     loaded = tf.saved_model.load(str(path))
 
     def make_call(x):
-        x = tf.constant(x)
+        x = tf.nest.map_structure(tf.constant, x)
         # `loaded` stays referenced here: the variables die with it.
         return lambda: loaded.serve(x).numpy()
 
@@ -420,8 +439,15 @@ def _load_onnxruntime(path: Path) -> Callable:
     # calls, the spinning would take the cores from the next runtime timed.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    return lambda x: lambda: session.run(None, {input_name: x})[0]
+    names = [i.name for i in session.get_inputs()]
+
+    def make_call(x):
+        # ONNX input names may carry a suffix (`token_ids:0`): match on the stem.
+        feeds = {names[0]: x} if not isinstance(x, dict) else {
+            n: next(v for k, v in x.items() if n.startswith(k)) for n in names}
+        return lambda: session.run(None, feeds)[0]
+
+    return make_call
 
 
 _EXPORTERS = {"savedmodel": _export_savedmodel, "onnx": _export_onnx}
