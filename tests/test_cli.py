@@ -68,12 +68,12 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     run_dir, out_dir = tmp_path / "run", tmp_path / "export"
     train = subprocess.run(
         [sys.executable, "-m", "zoo", "train", "resnet20", "--dataset", "digits", "--epochs", "1",
-         "--strategy", "mirrored", "--cpu-replicas", "2", "--out", str(run_dir)],
+         "--strategy", "mirrored", "--cpu-replicas", "2", "--seed", "5", "--out", str(run_dir)],
         capture_output=True, text=True, timeout=300)
     assert train.returncode == 0, train.stderr[-2000:]
     assert "training done: 1 epochs" in train.stdout
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["replicas"] == 2 and config["completed"]
+    assert config["replicas"] == 2 and config["completed"] and config["seed"] == 5
 
     code, out, _ = run(capsys, "evaluate", str(run_dir))
     metrics = json.loads(out)

@@ -17,7 +17,7 @@ def read_epochs(run_dir):
 def test_resnet20_learns_digits(tmp_path):
     """The learning check: the project's own recipe reaches >= 95% on digits."""
     run_dir = tmp_path / "r20"
-    result = zoo.train("resnet20", "digits", run_dir, verbose=0)
+    result = zoo.train("resnet20", "digits", run_dir, verbose=0, seed=0)
     assert result.metrics["accuracy"] >= 0.95, result.metrics
     assert result.metrics["examples"] == 360
 
@@ -52,7 +52,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
                         lambda self, run_dir: original(self, run_dir) + [Crash()])
     run_dir = tmp_path / "run"
     with pytest.raises(RuntimeError, match="simulated crash"):
-        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=7)
     assert not json.loads((run_dir / "config.json").read_text())["completed"]
     assert (run_dir / "backup").exists() and read_epochs(run_dir) == [0]
 
@@ -60,7 +60,23 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     result = zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
     assert result.resumed
     assert read_epochs(run_dir) == [0, 1]  # epoch 0 was not trained twice
-    assert json.loads((run_dir / "config.json").read_text())["completed"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["completed"] and config["seed"] == 7  # the resumed run kept its seed
+
+
+def test_a_seeded_run_repeats_exactly(tmp_path):
+    import numpy as np
+
+    small = {"embedding_dim": 8, "units": 8, "vocabulary_size": 200}
+    runs = [zoo.train("lstm", "sentiment", tmp_path / name, epochs=1, verbose=0,
+                      overrides=small, seed=seed)
+            for name, seed in (("a", 3), ("b", 3), ("c", 4))]
+    same = [np.array_equal(x, y) for x, y in zip(runs[0].model.get_weights(),
+                                                 runs[1].model.get_weights())]
+    assert all(same) and runs[0].metrics == runs[1].metrics
+    other = [np.array_equal(x, y) for x, y in zip(runs[0].model.get_weights(),
+                                                  runs[2].model.get_weights())]
+    assert not all(other)  # another seed is another run
 
 
 def test_run_directory_of_another_run_is_refused(tmp_path):

@@ -80,6 +80,7 @@ def _cmd_train(args) -> int:
         strategy=args.strategy,
         cpu_replicas=args.cpu_replicas,
         overrides=_parse_overrides(args.set),
+        seed=args.seed,
     )
     state = "resumed" if result.resumed else "done"
     metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
@@ -178,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="split the CPU into N logical devices (MirroredStrategy without GPUs)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="model override, e.g. --set input_shape=[16,16,1] (repeatable)")
+    p.add_argument("--seed", type=int,
+                   help="seed weights, dropout, augmentation and shuffling (repeatable runs)")
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a run on its validation split")

@@ -111,6 +111,7 @@ def train(
     cpu_replicas: int | None = None,
     overrides: dict | None = None,
     verbose: int | str = "auto",
+    seed: int | None = None,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -128,10 +129,13 @@ def train(
         cpu_replicas: int or None. Split the CPU into logical devices first.
         overrides: dict or None. Model builder overrides.
         verbose: int or "auto". Keras progress bar setting.
+        seed: int or None. Seeds Python, NumPy, TensorFlow and Keras (weights,
+            dropout, augmentation) and the shuffle order, so a rerun on the
+            same machine repeats the run. None draws fresh randomness.
 
     Example:
 
-    >>> zoo.train("resnet20", "digits", "runs/r20", epochs=3)
+    >>> zoo.train("resnet20", "digits", "runs/r20", epochs=3, seed=0)
     """
     from zoo import data, distribute
 
@@ -160,12 +164,19 @@ def train(
         "batch_size": chosen.batch_size,
         "strategy": strategy,
         "replicas": distribute.num_replicas(strat),
+        "seed": seed,
     }
     previous = _read_config(run_dir) if (run_dir / CONFIG).exists() else None
     if previous is not None:
         _check_same_run(run_dir, previous, config)
         if previous.get("completed"):
             return _finished(run_dir, previous, chosen.epochs, data_dir)
+        if seed is None:  # a resumed run keeps the seed it started with
+            seed = config["seed"] = previous.get("seed")
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
 
     with strat.scope():  # builds first: bad override values fail before any I/O
         model = registry.get_model(model_name, **overrides)
@@ -182,6 +193,7 @@ def train(
         augment=chosen.augmentation,
         strategy=strat,
         tokenizer=tokenizer,
+        seed=seed,
     )
     chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 

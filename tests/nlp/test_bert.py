@@ -56,6 +56,7 @@ def test_wordpiece_tokenizer_matches_huggingface(tmp_path):
 
 def test_bert_tiny_learns_sentiment(tmp_path):
     # The sentiment vocabulary is tiny: a 1,000-row embedding keeps the run short.
-    result = zoo.train("bert_tiny", "sentiment", tmp_path / "bert", verbose=0,
+    result = zoo.train("bert_tiny", "sentiment", tmp_path / "bert", verbose=0, seed=0,
                        overrides={"vocabulary_size": 1000})
-    assert result.metrics["accuracy"] >= 0.9, result.metrics
+    # Seeds 0-2 reached 1.000, 0.996 and 0.980 with the 6-epoch sentiment_bert recipe.
+    assert result.metrics["accuracy"] >= 0.95, result.metrics

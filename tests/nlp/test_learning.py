@@ -15,9 +15,10 @@ from zoo import training
 
 def test_lstm_learns_sentiment_and_exports_with_its_tokenizer(tmp_path):
     run_dir = tmp_path / "lstm"
-    result = zoo.train("lstm", "sentiment", run_dir, epochs=3, verbose=0,
+    result = zoo.train("lstm", "sentiment", run_dir, epochs=5, verbose=0, seed=0,
                        overrides={"embedding_dim": 32, "units": 32, "vocabulary_size": 1000})
-    assert result.metrics["accuracy"] >= 0.9, result.metrics
+    # 5 epochs: seeds 0-4 all reached 1.000 here; 3 epochs ranged 0.80-1.00.
+    assert result.metrics["accuracy"] >= 0.95, result.metrics
     config = json.loads((run_dir / "config.json").read_text())
     assert config["overrides"]["sequence_length"] == 16  # fitted to the dataset
     assert config["labels"] == ["negative", "positive"]
@@ -44,6 +45,7 @@ def test_lstm_learns_sentiment_and_exports_with_its_tokenizer(tmp_path):
 
 
 def test_transformer_encoder_tiny_learns_sentiment(tmp_path):
-    result = zoo.train("transformer_encoder_tiny", "sentiment", tmp_path / "tr", epochs=4,
-                       verbose=0, overrides={"vocabulary_size": 1000})
-    assert result.metrics["accuracy"] >= 0.9, result.metrics
+    result = zoo.train("transformer_encoder_tiny", "sentiment", tmp_path / "tr", epochs=6,
+                       verbose=0, seed=0, overrides={"vocabulary_size": 1000})
+    # 6 epochs: seeds tried here all reached >= 0.999; 4 epochs ranged 0.90-1.00.
+    assert result.metrics["accuracy"] >= 0.95, result.metrics
