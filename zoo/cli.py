@@ -174,7 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, help="global batch size")
     p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
     p.add_argument("--strategy", default="auto",
-                   choices=("auto", "mirrored", "one_device", "default"))
+                   choices=("auto", "mirrored", "multi_worker", "one_device", "default"),
+                   help="multi_worker reads the cluster from TF_CONFIG (default: auto)")
     p.add_argument("--cpu-replicas", type=_positive_int,
                    help="split the CPU into N logical devices (MirroredStrategy without GPUs)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -8,6 +8,11 @@ Keras splits each batch over the replicas.
 run, and be tested, on a machine with no GPU. It must run before TensorFlow
 initializes its devices (before the first op or device query).
 
+Past one machine, `"multi_worker"` is `MultiWorkerMirroredStrategy`, set up
+from the standard `TF_CONFIG` variable that every worker process gets (the
+same cluster, its own task). Like the CPU split, it must be created before
+the first TensorFlow op.
+
 Example:
 
 >>> strategy = zoo.distribute.get_strategy("auto")   # Mirrored when >1 GPU
@@ -18,9 +23,12 @@ Example:
 
 from __future__ import annotations
 
+import json
+import os
+
 from zoo import errors, validation
 
-STRATEGIES = ("auto", "mirrored", "one_device", "default")
+STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device", "default")
 
 
 def split_cpu(num_devices: int) -> list:
@@ -69,12 +77,15 @@ def get_strategy(name: str = "auto", *, cpu_replicas: int | None = None):
     """Returns a `tf.distribute.Strategy` by name.
 
     Args:
-        name: str. `"auto"`: MirroredStrategy over the GPUs when more than one
-            is visible, over the logical CPUs when the CPU was split, else the
-            default strategy. `"mirrored"`: MirroredStrategy over all GPUs, or
-            over all logical CPUs when there is no GPU. `"one_device"`: the
-            first GPU, else the CPU. `"default"`: TensorFlow's default
-            (no-op) strategy.
+        name: str. `"auto"`: MultiWorkerMirroredStrategy when `TF_CONFIG`
+            names more than one worker, else MirroredStrategy over the GPUs
+            when more than one is visible, over the logical CPUs when the CPU
+            was split, else the default strategy. `"mirrored"`:
+            MirroredStrategy over all GPUs, or over all logical CPUs when
+            there is no GPU. `"multi_worker"`: MultiWorkerMirroredStrategy
+            over the cluster in `TF_CONFIG` (each worker uses its GPUs, or its
+            CPU). `"one_device"`: the first GPU, else the CPU. `"default"`:
+            TensorFlow's default (no-op) strategy.
         cpu_replicas: int or None. Split the CPU into this many logical
             devices first (see `split_cpu`).
 
@@ -85,6 +96,8 @@ def get_strategy(name: str = "auto", *, cpu_replicas: int | None = None):
     2
     """
     validation.check_choice("strategy", name, STRATEGIES)
+    if name == "multi_worker" or (name == "auto" and cluster_size() > 1):
+        return _multi_worker_strategy()
     if cpu_replicas is not None:
         split_cpu(cpu_replicas)
     import tensorflow as tf
@@ -98,6 +111,79 @@ def get_strategy(name: str = "auto", *, cpu_replicas: int | None = None):
     if name == "mirrored" or len(gpus) > 1 or (not gpus and len(cpus) > 1):
         return tf.distribute.MirroredStrategy(gpus or cpus)
     return tf.distribute.get_strategy()
+
+
+def cluster_size() -> int:
+    """Worker processes (chief included) that `TF_CONFIG` names; 0 without it.
+
+    Raises:
+        StrategyError: `TF_CONFIG` is set but is not the JSON TensorFlow reads.
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return 0
+    try:
+        cluster = json.loads(raw)["cluster"]
+        return sum(len(cluster.get(role, ())) for role in ("chief", "worker"))
+    except (ValueError, KeyError, TypeError) as err:
+        raise errors.StrategyError(
+            f"TF_CONFIG is not valid: {raw[:200]!r} ({err}). Expected JSON like "
+            '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+            '"task": {"type": "worker", "index": 0}}.'
+        ) from err
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes a run's shared files.
+
+    True on one device, under MirroredStrategy, and on the chief of a
+    multi-worker cluster (the `chief` task, or worker 0 when there is none).
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    from tensorflow.python.distribute import multi_worker_util
+
+    return multi_worker_util.is_chief(resolver.cluster_spec(), resolver.task_type,
+                                      resolver.task_id)
+
+
+def worker_name(strategy) -> str:
+    """`"<task type>-<index>"` in a multi-worker cluster, else `"local"`."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type is None:
+        return "local"
+    return f"{resolver.task_type}-{resolver.task_id}"
+
+
+def num_workers(strategy) -> int:
+    """Worker processes taking part in each step (1 outside a cluster)."""
+    extended = getattr(strategy, "extended", None)
+    return int(getattr(extended, "_num_workers", 1) or 1)
+
+
+def _multi_worker_strategy():
+    import tensorflow as tf
+
+    if cluster_size() < 1:
+        raise errors.StrategyError(
+            "strategy='multi_worker' needs the TF_CONFIG environment variable, set "
+            "differently in each worker process: its cluster (the same everywhere) "
+            "and its own task, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
+            "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
+            "\"index\": 0}}'."
+        )
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except (RuntimeError, ValueError) as err:
+        raise errors.StrategyError(
+            f"Cannot start MultiWorkerMirroredStrategy from TF_CONFIG: {err}. Create it "
+            f"first thing in the program, before any TensorFlow op runs."
+        ) from err
+    from zoo import keras_fixes
+
+    keras_fixes.patch_multi_worker_fit()
+    return strategy
 
 
 def num_replicas(strategy) -> int:

@@ -142,6 +142,8 @@ def train(
     spec = registry.get_spec(model_name)
     overrides = dict(overrides or {})
     spec.resolve_kwargs(overrides)  # reject unknown keywords first
+    # Before any TensorFlow op: CPU splits and multi-worker clusters need that.
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
     info = data.dataset_info(dataset, data_dir=data_dir)
     overrides = fit_overrides_to_dataset(spec, overrides, info)
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
@@ -149,10 +151,13 @@ def train(
         **({"epochs": epochs} if epochs is not None else {}),
         **({"batch_size": batch_size} if batch_size is not None else {}),
     )
-    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
     distribute.per_replica_batch_size(chosen.batch_size, strat)
 
     run_dir = Path(run_dir)
+    if not distribute.is_chief(strat):
+        # The other workers of a cluster take part in every step but keep their
+        # files (backup for resuming, logs, their copy of the model) apart.
+        run_dir = run_dir / "workers" / distribute.worker_name(strat)
     config = {
         "model": model_name,
         "overrides": _jsonable(overrides),
@@ -193,7 +198,8 @@ def train(
         augment=chosen.augmentation,
         strategy=strat,
         tokenizer=tokenizer,
-        seed=seed,
+        # Workers shard the data by example, so they must shuffle alike.
+        seed=seed if seed is not None or distribute.num_workers(strat) == 1 else 0,
     )
     chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 

@@ -1,7 +1,9 @@
-"""Trains one model on one device and on N mirrored logical CPUs; prints diffs.
+"""Trains one model on one device and on N mirrored replicas; prints diffs.
 
 Run as a script (the CPU must be split before TensorFlow starts):
     python mirrored_equivalence.py MODEL REPLICAS STEPS [SEED]
+With `TF_CONFIG` set, every worker of that cluster runs it and the replicas
+are the cluster's workers (MultiWorkerMirroredStrategy, REPLICAS = workers).
 Prints one JSON line: max |diff| of the per-epoch losses and of all weights.
 """
 
@@ -15,7 +17,11 @@ from zoo import distribute
 
 name, replicas, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-distribute.split_cpu(replicas)
+if distribute.cluster_size():
+    mirrored = distribute.get_strategy("multi_worker")  # first, before any op
+else:
+    distribute.split_cpu(replicas)
+    mirrored = distribute.get_strategy("mirrored")
 
 import keras  # noqa: E402  (after the split)
 import tensorflow as tf  # noqa: E402
@@ -63,10 +69,10 @@ def run(strategy):
 
 
 one_loss, one_weights = run(distribute.get_strategy("one_device"))
-mirrored = distribute.get_strategy("mirrored")
 mir_loss, mir_weights = run(mirrored)
 print(json.dumps({
     "replicas": int(mirrored.num_replicas_in_sync),
+    "worker": distribute.worker_name(mirrored),
     "loss_one": one_loss.tolist(),
     "loss_mirrored": mir_loss.tolist(),
     "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),

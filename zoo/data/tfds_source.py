@@ -71,6 +71,9 @@ def load_splits(source: DatasetSource, data_dir=None):
     builder = get_builder(source, data_dir)
     if not builder.is_prepared():
         _prepare(source, builder)
+        # A fresh builder reads the info that was just written, possibly by
+        # another process (workers of one cluster start together).
+        builder = get_builder(source, data_dir)
     # Features are picked by key: not every builder declares supervised keys
     # (glue does not), and text sets keep several text fields.
     def pick(example):
