@@ -60,8 +60,9 @@ def _run_cluster_once(argv, workers, timeout):
 
 
 @pytest.mark.slow
-def test_two_workers_match_one_device():
-    results = run_cluster([sys.executable, str(SCRIPT), "resnet20", "2", "3"])
+@pytest.mark.parametrize("name", ["resnet20", "lstm"])
+def test_two_workers_match_one_device(name):
+    results = run_cluster([sys.executable, str(SCRIPT), name, "2", "3"])
     assert [code for code, _, _ in results] == [0, 0], [err[-3000:] for _, _, err in results]
     reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in results]
     assert [r["worker"] for r in reports] == ["worker-0", "worker-1"]

@@ -97,3 +97,26 @@ def test_register_model_decorator_and_duplicates():
 def test_unknown_task_is_an_error():
     with pytest.raises(zoo.UnknownNameError, match="task 'image_clasification'"):
         zoo.list_models(task="image_clasification")
+
+
+def test_documented_module_paths_work_after_a_plain_import():
+    # A fresh interpreter: this test session has imported every module already.
+    code = (
+        "import sys, zoo\n"
+        "assert 'tensorflow' not in sys.modules  # `import zoo` stays light\n"
+        "assert callable(zoo.data.get_tokenizer) and callable(zoo.training.export_run)\n"
+        "assert callable(zoo.data.tokenizers.load_tokenizer)\n"
+        "assert callable(zoo.distribute.get_strategy) and callable(zoo.export)\n"
+        "try:\n"
+        "    zoo.no_such_thing\n"
+        "except AttributeError as err:\n"
+        "    assert 'no_such_thing' in str(err)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -21,6 +21,7 @@ the first call that needs them (attributes below resolve lazily).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from zoo.errors import (
     DatasetNotAvailableError,
@@ -78,6 +79,8 @@ __all__ = [
 
 def __getattr__(name: str):
     target = _LAZY.get(name)
+    if target is None and not name.startswith("_") and importlib.util.find_spec(f"zoo.{name}"):
+        target = f"zoo.{name}"  # a submodule: `zoo.data.get_tokenizer` works after `import zoo`
     if target is None:
         raise AttributeError(f"module 'zoo' has no attribute {name!r}")
     module_name, _, attr = target.partition(":")

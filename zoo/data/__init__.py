@@ -20,6 +20,7 @@ from pathlib import Path
 
 from zoo import errors, validation
 from zoo.data.catalog import SOURCES, DatasetSource
+from zoo.data import tokenizers  # noqa: F401  (light: imports TensorFlow only when used)
 from zoo.data.image import AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "DatasetInfo", "dataset_info", "get_dataset", "get_tokenizer",
