@@ -37,7 +37,7 @@ def test_resnet20_learns_digits(tmp_path):
 
     # Training a finished run again only reloads it.
     again = zoo.train("resnet20", "digits", run_dir, verbose=0)
-    assert again.resumed and again.metrics == result.metrics
+    assert again.already_complete and again.metrics == result.metrics
 
 
 def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
@@ -87,6 +87,11 @@ def test_run_directory_of_another_run_is_refused(tmp_path):
         zoo.train("resnet32", "digits", run_dir, epochs=1, verbose=0)
     with pytest.raises(errors.RunDirError, match="epochs=3"):
         zoo.train("resnet20", "digits", run_dir, epochs=3, verbose=0)
+    # Another batch size or seed is another run, even to resume it.
+    with pytest.raises(errors.RunDirError, match="batch_size: 64 -> 32"):
+        zoo.train("resnet20", "digits", run_dir, epochs=1, batch_size=32, verbose=0)
+    with pytest.raises(errors.RunDirError, match="seed: None -> 3"):
+        zoo.train("resnet20", "digits", run_dir, epochs=1, verbose=0, seed=3)
     assert (run_dir / "config.json").read_text() == before
 
     # A tampered model file is reported, not loaded.
@@ -111,3 +116,22 @@ def test_bad_training_arguments_write_nothing(tmp_path):
     with pytest.raises(errors.InvalidArgumentError, match="epochs=0"):
         zoo.train("resnet20", "digits", tmp_path / "b", epochs=0, verbose=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_diverged_run_is_an_error_not_a_finished_run(tmp_path, monkeypatch):
+    exploding = recipes.get_recipe("digits_resnet").replace(learning_rate=1e8)
+    monkeypatch.setattr(training, "recipe_for", lambda model, dataset: exploding)
+    run_dir = tmp_path / "run"
+    with pytest.raises(errors.TrainingDivergedError, match="learning_rate=100000000.0"):
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=0)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert not config["completed"] and "metrics" not in config
+    assert not (run_dir / "model.keras").exists()
+
+
+@pytest.mark.parametrize("where", ["a_file", "a_file/sub"])
+def test_a_run_directory_that_cannot_be_made_is_a_clear_error(tmp_path, where):
+    (tmp_path / "a_file").write_text("not a directory")
+    with pytest.raises(errors.RunDirError, match="is not a directory"):
+        zoo.train("resnet20", "digits", tmp_path / where, epochs=1, verbose=0)
+    assert (tmp_path / "a_file").read_text() == "not a directory"

@@ -82,7 +82,8 @@ def _cmd_train(args) -> int:
         overrides=_parse_overrides(args.set),
         seed=args.seed,
     )
-    state = "resumed" if result.resumed else "done"
+    state = ("already complete" if result.already_complete
+             else "resumed" if result.resumed else "done")
     metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in result.metrics.items())
     print(f"training {state}: {result.epochs} epochs, validation {metrics}")

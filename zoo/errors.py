@@ -76,6 +76,10 @@ class RunDirError(ZooError, FileNotFoundError):
     """A run directory that is missing, incomplete or belongs to another run."""
 
 
+class TrainingDivergedError(ZooError, FloatingPointError):
+    """Training stopped because the loss became NaN or infinite."""
+
+
 class ExportError(ZooError, RuntimeError):
     """An export that could not be written."""
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -36,7 +37,9 @@ CONFIG = "config.json"
 TOKENIZER_DIR = "tokenizer"
 FINAL_MODEL = "model.keras"
 # Keys of config.json that must match for a run to be resumed.
-_IDENTITY = ("model", "overrides", "dataset", "recipe_name")
+# What a rerun into the same directory must repeat: another batch size would
+# rebuild the learning-rate schedule from another number of steps per epoch.
+_IDENTITY = ("model", "overrides", "dataset", "recipe_name", "batch_size", "seed")
 
 
 @dataclasses.dataclass
@@ -50,6 +53,8 @@ class TrainResult:
         epochs: int. Epochs trained in total.
         resumed: bool. Whether this call continued an interrupted run or
             found it already complete.
+        already_complete: bool. The run had finished before this call, which
+            only reloaded it.
     """
 
     run_dir: Path
@@ -57,6 +62,7 @@ class TrainResult:
     metrics: dict
     epochs: int
     resumed: bool
+    already_complete: bool = False
 
 
 def recipe_for(model_name: str, dataset: str):
@@ -154,6 +160,7 @@ def train(
     distribute.per_replica_batch_size(chosen.batch_size, strat)
 
     run_dir = Path(run_dir)
+    _check_writable(run_dir)
     if not distribute.is_chief(strat):
         # The other workers of a cluster take part in every step but keep their
         # files (backup for resuming, logs, their copy of the model) apart.
@@ -173,11 +180,11 @@ def train(
     }
     previous = _read_config(run_dir) if (run_dir / CONFIG).exists() else None
     if previous is not None:
+        if seed is None:  # a rerun keeps the seed the run started with
+            seed = config["seed"] = previous.get("seed")
         _check_same_run(run_dir, previous, config)
         if previous.get("completed"):
             return _finished(run_dir, previous, chosen.epochs, data_dir)
-        if seed is None:  # a resumed run keeps the seed it started with
-            seed = config["seed"] = previous.get("seed")
     if seed is not None:
         import keras
 
@@ -209,12 +216,17 @@ def train(
         (run_dir / "history.csv").unlink()
     config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides),
                   completed=False)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise errors.RunDirError(
+            f"Cannot create the run directory {str(run_dir)!r}: {err}. Pass a writable "
+            f"directory path.") from err
     if tokenizer is not None:
         tokenizer.save(run_dir / TOKENIZER_DIR)
     _write_json(run_dir / CONFIG, config)
 
-    model.fit(
+    history = model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=chosen.epochs,
@@ -222,6 +234,7 @@ def train(
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles; Keras would only warn that it ignores this
     )
+    _check_finite(history.history.get("loss", []), run_dir, chosen)
     _save_model(model, run_dir / FINAL_MODEL)
     # Report the figures of the saved file, evaluated on one device: under
     # MirroredStrategy each replica evaluates with its own BatchNorm moving
@@ -412,7 +425,33 @@ def _finished(run_dir, config, epochs, data_dir) -> TrainResult:
             f"epochs; received epochs={epochs}. Train into a new --out directory."
         )
     _, model = load_run(run_dir)
-    return TrainResult(Path(run_dir), model, config.get("metrics", {}), config["epochs"], True)
+    return TrainResult(Path(run_dir), model, config.get("metrics", {}), config["epochs"], True,
+                       already_complete=True)
+
+
+def _check_writable(run_dir: Path) -> None:
+    """Fails before any work when `run_dir` cannot become a directory."""
+    existing = run_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not a directory" if not existing.is_dir() else "is not writable"
+        raise errors.RunDirError(
+            f"Cannot use {str(run_dir)!r} as a run directory: {str(existing)!r} {what}. "
+            f"Pass a directory path that can be created or written.")
+
+
+def _check_finite(losses, run_dir: Path, recipe) -> None:
+    """Keras' TerminateOnNaN only stops `fit`; a diverged run must not look finished."""
+    if all(math.isfinite(loss) for loss in losses):
+        return
+    epoch = next(i for i, loss in enumerate(losses) if not math.isfinite(loss))
+    raise errors.TrainingDivergedError(
+        f"Training diverged: the loss became {losses[epoch]} in epoch {epoch + 1}, so it "
+        f"was stopped. Received: recipe {recipe.name!r} with learning_rate="
+        f"{recipe.learning_rate} at batch {recipe.batch_size}. Try a lower learning rate or "
+        f"another recipe, in a new run directory (or delete {str(run_dir)!r}); the run is "
+        f"left marked unfinished.")
 
 
 def _check_same_run(run_dir, previous, config) -> None:

@@ -117,3 +117,42 @@ def test_tokenizer_larger_than_the_model_vocabulary_is_rejected():
     small = zoo.get_model("lstm", vocabulary_size=10, sequence_length=16, embedding_dim=4, units=4)
     with pytest.raises(errors.InvalidArgumentError, match="embeds only 10"):
         zoo.get_dataset("sentiment", model=small, tokenizer=tokenizer)
+
+
+# Text where TensorFlow and Hugging Face `tokenizers` differ unless normalized
+# alike: no-break and other Unicode spaces, separators, compatibility forms,
+# German sharp s, Turkish dotted I and a word-final Greek sigma.
+TRICKY = ["a good\u00a0movie", "Straße was good", "\ufb01ne movie", "\uff26\uff55\uff4c\uff4c film",
+          "x\u2028y\x85z\u3000w", "\u0130stanbul \u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3",
+          "tabs\tand\u2003em", "naïve café Über", "good\x1emovie", ""]
+
+
+@pytest.mark.parametrize("kind", ["word", "wordpiece"])
+def test_exported_tokenizer_json_matches_on_unicode_text(kind):
+    from tokenizers import Tokenizer
+
+    from zoo.data.tokenizers import TOKENIZERS
+
+    train = TRICKY * 3 + ["the movie was good and fine", "strasse istanbul"] * 3
+    tokenizer = TOKENIZERS[kind].adapt(train, vocabulary_size=120, sequence_length=12)
+    ids = tokenizer(TRICKY)
+    ids = (ids["token_ids"] if kind == "wordpiece" else ids).numpy()
+    hf = Tokenizer.from_str(tokenizer.to_huggingface_json())
+    for text, ours, theirs in zip(TRICKY, ids, (e.ids for e in hf.encode_batch(TRICKY))):
+        assert list(ours) == list(theirs), text
+
+
+def test_vocabulary_file_keeps_tokens_with_unusual_line_breaks(tmp_path):
+    # str.splitlines() would split these tokens and shift every later id.
+    vocabulary = ["", "[UNK]", "gamma\x85delta", "alpha\u2028beta", "rs\x1esep", "plain"]
+    tokenizer = WordTokenizer(vocabulary, sequence_length=4)
+    loaded = WordTokenizer.load(tokenizer.save(tmp_path / "tok"))
+    assert loaded.vocabulary == tokenizer.vocabulary
+
+
+def test_tokenizer_longer_than_the_model_is_rejected():
+    tokenizer = WordTokenizer.adapt(["a b c"], vocabulary_size=10, sequence_length=64)
+    model = zoo.get_model("lstm", vocabulary_size=100, sequence_length=16, embedding_dim=4,
+                          units=4)
+    with pytest.raises(errors.InvalidArgumentError, match="sequence_length=64.*<= 16"):
+        zoo.get_dataset("sentiment", model=model, tokenizer=tokenizer)

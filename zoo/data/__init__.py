@@ -204,6 +204,13 @@ def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augmen
                 f"only {target['vocabulary_size']}. Received: tokenizer with "
                 f"vocabulary_size={tokenizer.vocabulary_size}"
             )
+        elif tokenizer.sequence_length > target["sequence_length"]:
+            raise errors.InvalidArgumentError(
+                f"The tokenizer makes sequences of {tokenizer.sequence_length} ids but the "
+                f"model reads at most {target['sequence_length']}. Received: tokenizer with "
+                f"sequence_length={tokenizer.sequence_length}; use a tokenizer of "
+                f"sequence_length <= {target['sequence_length']}"
+            )
         common = dict(tokenizer=tokenizer, batch_size=batch_size, strategy=strategy)
         return (text.build_text_pipeline(train, training=True, seed=seed, **common),
                 text.build_text_pipeline(val, training=False, **common))

@@ -20,18 +20,52 @@ CONFIG_FILE = "tokenizer_config.json"
 PAD, UNK = "[PAD]", "[UNK]"
 # The ASCII punctuation TextVectorization's default standardization removes.
 PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+# Unicode White_Space (what Rust's char::is_whitespace, and so Hugging Face's
+# whitespace splitting, uses). TensorFlow splits on ASCII whitespace only, so
+# the others (no-break space U+00A0, U+2028, U+3000...) become a plain space,
+# as do the separators U+001C-U+001F that keras-hub's WordPiece splits on.
+# The pattern reads the same in RE2 (TensorFlow) and Oniguruma (tokenizers).
+UNICODE_WHITESPACE = r"[\p{Z}\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}]"
 
 
 def standardize(texts):
-    """Unicode lowercasing, then punctuation removal.
+    """Unicode whitespace to spaces, Unicode lowercasing, punctuation removal.
 
     Keras' built-in "lower_and_strip_punctuation" lowercases ASCII only, while
     Hugging Face's `Lowercase` is Unicode-aware; this keeps the in-graph and
-    the exported tokenizers identical on text like "Über".
+    the exported tokenizers identical on text like "Über" or "good\u00a0movie".
     """
     import tensorflow as tf
 
-    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), PUNCTUATION, "")
+    texts = tf.strings.regex_replace(texts, UNICODE_WHITESPACE, " ")
+    return tf.strings.regex_replace(_lower(texts), PUNCTUATION, "")
+
+
+def _lower(texts):
+    """Unicode lowercase, with every sigma as "σ".
+
+    TensorFlow (ICU) writes a word-final capital sigma as "ς", Hugging Face's
+    `Lowercase` as "σ"; mapping "ς" to "σ" on both sides keeps them equal.
+    """
+    import tensorflow as tf
+
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), "ς", "σ")
+
+
+def normalize_for_wordpiece(texts):
+    """NFKC, Unicode whitespace to spaces, then Unicode lowercasing.
+
+    keras-hub's own `lowercase=True` case-folds (NFKC_Casefold: "Straße" ->
+    "strasse") after splitting on whitespace, which no Hugging Face normalizer
+    reproduces; normalizing here, before keras-hub sees the text, keeps the
+    exported `tokenizer.json` giving the same ids.
+    """
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    texts = tf_text.normalize_utf8(texts, "NFKC")
+    texts = tf.strings.regex_replace(texts, UNICODE_WHITESPACE, " ")
+    return _lower(texts)
 
 
 class WordTokenizer:
@@ -146,8 +180,9 @@ class WordTokenizer:
 
         vocab = {token: i for i, token in enumerate([PAD] + self.vocabulary[1:])}
         tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
-        tokenizer.normalizer = normalizers.Sequence(
-            [normalizers.Lowercase(), normalizers.Replace(Regex(PUNCTUATION), "")])
+        tokenizer.normalizer = normalizers.Sequence([
+            normalizers.Replace(Regex(UNICODE_WHITESPACE), " "), normalizers.Lowercase(),
+            normalizers.Replace("ς", "σ"), normalizers.Replace(Regex(PUNCTUATION), "")])
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token=PAD)
@@ -193,7 +228,9 @@ class WordPieceTokenizer:
         self.sequence_length = validation.check_positive_int("sequence_length", sequence_length,
                                                              minimum=3)
         self.vocabulary = vocabulary
-        self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+        # Lowercasing is done by normalize_for_wordpiece, in a form that
+        # tokenizer.json can repeat.
+        self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=False)
         self.packer = keras_hub.models.BertTextClassifierPreprocessor(
             self.tokenizer, sequence_length=self.sequence_length)
         self.layer = self.packer  # what an exporter must track
@@ -219,8 +256,8 @@ class WordPieceTokenizer:
         if not isinstance(texts, tf.data.Dataset):
             texts = tf.data.Dataset.from_tensor_slices(list(texts))
         vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            texts.batch(1024), vocabulary_size=vocabulary_size, lowercase=True,
-            reserved_tokens=BERT_RESERVED)
+            texts.batch(1024).map(normalize_for_wordpiece), vocabulary_size=vocabulary_size,
+            lowercase=False, reserved_tokens=BERT_RESERVED)
         if len(vocabulary) <= len(BERT_RESERVED):
             raise errors.InvalidArgumentError(
                 "The training texts hold no words to build a vocabulary from. "
@@ -231,7 +268,7 @@ class WordPieceTokenizer:
         """`{"token_ids", "segment_ids", "padding_mask"}` int32 `(batch, length)`."""
         import tensorflow as tf
 
-        texts = _string_tensor(texts)
+        texts = normalize_for_wordpiece(_string_tensor(texts))
         packed = self.packer(texts)
         return {key: tf.cast(value, tf.int32) for key, value in packed.items()}
 
@@ -248,12 +285,18 @@ class WordPieceTokenizer:
 
     def to_huggingface_json(self) -> str:
         """The same tokenization as a Hugging Face `tokenizers` JSON document."""
-        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+        from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
 
         vocab = {token: i for i, token in enumerate(self.vocabulary)}
         tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
-        tokenizer.normalizer = normalizers.BertNormalizer(
-            clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=True)
+        tokenizer.normalizer = normalizers.Sequence([
+            normalizers.NFKC(),
+            normalizers.Replace(Regex(UNICODE_WHITESPACE), " "),
+            normalizers.Lowercase(),
+            normalizers.Replace("ς", "σ"),
+            normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True,
+                                       strip_accents=False, lowercase=False),
+        ])
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]),
@@ -302,7 +345,11 @@ def load_tokenizer(directory):
         raise errors.InvalidArgumentError(
             f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by a zoo "
             f"tokenizer's save(). Received: {str(directory)!r}")
-    vocabulary = vocabulary_path.read_text(encoding="utf-8").splitlines()
+    # Split on "\n" only: str.splitlines() also breaks on characters such as
+    # U+0085 or U+001E, which may sit inside a token, and would shift every id.
+    vocabulary = vocabulary_path.read_text(encoding="utf-8").split("\n")
+    if vocabulary and vocabulary[-1] == "":
+        vocabulary.pop()  # the file ends with a newline
     if not vocabulary:
         raise errors.InvalidArgumentError(
             f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs the special "
@@ -317,4 +364,8 @@ def load_tokenizer(directory):
         raise errors.InvalidArgumentError(
             f"Unknown tokenizer type {kind!r} in {str(directory / CONFIG_FILE)!r}; accepted: "
             f"{sorted(TOKENIZERS)}")
+    if "sequence_length" not in config:
+        raise errors.InvalidArgumentError(
+            f"{str(directory / CONFIG_FILE)!r} has no 'sequence_length'; pass a directory "
+            f"written by a zoo tokenizer's save(). Received keys: {sorted(config)}")
     return TOKENIZERS[kind](vocabulary, config["sequence_length"])
