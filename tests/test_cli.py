@@ -85,3 +85,13 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     assert code == 0 and "onnx" in out and (out_dir / "model.onnx").is_file()
     code, _, err = run(capsys, "export", str(run_dir), "--out", str(out_dir))
     assert code == 2 and "overwrite" in err
+
+
+def test_set_parses_python_and_json_spellings():
+    from zoo.cli import _parse_overrides
+
+    assert _parse_overrides(["preact=true", "sync_batchnorm=False", "dropout=0.2",
+                             "input_shape=[16,16,1]", "classifier_activation=softmax",
+                             "pretrained=null"]) == {
+        "preact": True, "sync_batchnorm": False, "dropout": 0.2, "input_shape": [16, 16, 1],
+        "classifier_activation": "softmax", "pretrained": None}

@@ -48,6 +48,10 @@ def test_unknown_model_suggests_close_matches():
         ({"dropout": 1.5}, "dropout=1.5"),
         ({"classifier_activation": "tanh"}, "classifier_activation='tanh'"),
         ({"mean": [0.5, 0.5]}, "one number per input channel"),
+        ({"mean": [0.5, "x", 0.5]}, r"Received: mean=\[0.5, 'x', 0.5\]"),
+        ({"mean": 5}, "Received: mean=5"),
+        ({"preact": "yes"}, "preact must be True or False. Received: preact='yes'"),
+        ({"sync_batchnorm": 1}, "sync_batchnorm=1"),
     ],
 )
 def test_bad_overrides_name_keyword_value_and_accepted(overrides, match):
@@ -120,3 +124,8 @@ def test_documented_module_paths_work_after_a_plain_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_list_models_rejects_a_pattern_that_is_not_text():
+    with pytest.raises(zoo.InvalidArgumentError, match="Received: pattern=123"):
+        zoo.list_models(123)

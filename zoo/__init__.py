@@ -12,7 +12,8 @@ Example:
 >>> recipe = zoo.get_recipe("resnet20")
 >>> recipe.compile(model, steps_per_epoch=len(train))
 >>> model.fit(train, validation_data=val, epochs=2)
->>> print(zoo.export(model, "out/resnet20"))
+>>> images, _ = next(iter(val))
+>>> print(zoo.export(model, "out/resnet20", inputs=images))
 
 Importing zoo is cheap: TensorFlow and the export runtimes are imported by
 the first call that needs them (attributes below resolve lazily).

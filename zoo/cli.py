@@ -132,6 +132,10 @@ def _parse_overrides(pairs: list[str] | None) -> dict:
             raise InvalidArgumentError(
                 f"--set takes KEY=VALUE (e.g. --set dropout=0.2). Received: {pair!r}."
             )
+        literals = {"true": True, "false": False, "null": None, "none": None}
+        if raw.lower() in literals:  # JSON / shell spelling of True, False, None
+            overrides[key] = literals[raw.lower()]
+            continue
         try:
             overrides[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):

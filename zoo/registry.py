@@ -7,7 +7,7 @@ Example:
 
 >>> import zoo
 >>> zoo.list_models("resnet*", task="image_classification")[:2]
-['resnet101', 'resnet110']
+['resnet18', 'resnet20']
 >>> model = zoo.get_model("resnet20", num_classes=10)
 """
 
@@ -423,7 +423,10 @@ def _as_patterns(value, argname: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    values = list(value)
+    try:
+        values = list(value)
+    except TypeError:
+        values = [value]  # reported below
     if not all(isinstance(v, str) for v in values):
         raise errors.InvalidArgumentError(
             f"{argname} must be a string or a list of strings. Received: {argname}={value!r}."

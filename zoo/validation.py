@@ -37,6 +37,25 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     return value
 
 
+def check_bool(name: str, value) -> bool:
+    """Returns `value` if it is a bool, else raises (no `"yes"`, no `1`).
+
+    Args:
+        name: str. The argument name, quoted in the message.
+        value: object. What the caller passed.
+
+    Example:
+
+    >>> check_bool("preact", True)
+    True
+    """
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(
+            f"{name} must be True or False. Received: {name}={value!r}."
+        )
+    return value
+
+
 def check_fraction(name: str, value, *, upper_inclusive: bool = False) -> float:
     """Returns `value` if it is a number in [0, 1) (or [0, 1]), else raises.
 

@@ -79,6 +79,9 @@ def test_unprepared_tfds_dataset_fails_fast_offline(tmp_path, monkeypatch):
     assert "'cifar10'" in message and str(tmp_path) in message
     assert "download_and_prepare" in message
     assert not (tmp_path / "cifar10" / "3.0.2" / "dataset_info.json").exists()
+    # A configured dataset lives under its builder's folder: copy that one.
+    with pytest.raises(errors.DatasetNotAvailableError, match="copy the folder DIR/glue into"):
+        zoo.get_dataset("glue/sst2", data_dir=str(tmp_path))
 
 
 def test_network_probe_failure_counts_as_offline(monkeypatch):

@@ -55,7 +55,11 @@ def test_metadata_describes_the_artifacts(exported):
     assert meta["versions"]["tensorflow"].startswith("2.21")
     assert all(meta["versions"][p] for p in ("keras", "onnx", "onnxruntime", "tf2onnx"))
     assert "[0, 255]" in meta["preprocessing"] and "inside" in meta["preprocessing"]
-    assert meta["created"] and meta["artifacts"]["onnx"].endswith("model.onnx")
+    # Paths relative to the export directory, so it can be moved or copied.
+    assert meta["created"] and meta["artifacts"] == {"savedmodel": "savedmodel",
+                                                      "onnx": "model.onnx"}
+    assert meta["verification"]["inputs"] == "given" and report.inputs == "given"
+    assert {f["path"] for f in meta["verification"]["formats"]} == {"savedmodel", "model.onnx"}
     diffs = {f["format"]: f["max_abs_diff"] for f in meta["verification"]["formats"]}
     assert diffs == {r.format: r.max_abs_diff for r in report.formats}
 
@@ -191,7 +195,9 @@ def test_relative_dir_comma_formats_and_random_inputs(model, tmp_path, monkeypat
     assert [r.format for r in report.formats] == ["onnx"]
     assert report.passed and report["onnx"].examples == 8
     assert (tmp_path / "rel" / "out" / "model.onnx").is_file()
-    assert set(report.to_dict()) == {"model", "out_dir", "passed", "formats"}
+    assert set(report.to_dict()) == {"model", "out_dir", "passed", "inputs", "formats"}
+    # A check on noise is said to be one.
+    assert report.inputs == "random" and "random batch" in str(report)
 
 
 def test_a_crashing_runner_is_an_export_error(tmp_path):

@@ -112,7 +112,8 @@ def _prepare(source: DatasetSource, builder) -> None:
             f"network is unreachable (or ZOO_OFFLINE is set). On a machine with internet "
             f"run `python -c \"import tensorflow_datasets as tfds; "
             f"tfds.builder('{source.tfds_name}', data_dir='DIR').download_and_prepare()\"` "
-            f"and copy DIR/{source.tfds_name} into {str(root)!r}, or pass data_dir= "
+            f"and copy the folder DIR/{source.tfds_name.split('/')[0]} into {str(root)!r}, "
+            f"or pass data_dir= "
             f"pointing at a prepared copy. The 'digits' dataset needs no download."
         )
     builder.download_and_prepare()

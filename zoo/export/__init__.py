@@ -103,7 +103,8 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
             (staging / "tokenizer.json").write_text(tokenizer.to_huggingface_json())
         results = tuple(_export_one(model, fmt, staging, out_dir, feeds, expected, atol,
                                     tokenizer, token_ids) for fmt in formats)
-        report = ExportReport(name, str(out_dir), results)
+        report = ExportReport(name, str(out_dir), results,
+                              inputs="random" if inputs is None else "given")
         if not report.passed:
             failed = [r for r in results if not r.passed]
             raise errors.ExportVerificationError(

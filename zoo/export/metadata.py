@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+from pathlib import Path
 
 
 def _version(package: str) -> str | None:
@@ -59,14 +60,22 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
             "raw float32 images in [0, 255], NHWC; rescaling and normalization are inside "
             "the graph" if image else "none outside the graph"),
         **(_text_section(tokenizer) if tokenizer is not None else {}),
-        "artifacts": {r.format: r.path for r in report.formats},
-        "verification": report.to_dict(),
+        # Paths relative to the export directory: they stay right when it moves.
+        "artifacts": {r.format: Path(r.path).name for r in report.formats},
+        "verification": _relative(report.to_dict()),
         "onnx_opset": opset,
         "versions": {p: _version(p) for p in ("zoo", "tensorflow", "keras", "tf2onnx", "onnx",
                                                "onnxruntime", "numpy")},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **(extra or {}),
     }
+
+
+def _relative(verification: dict) -> dict:
+    verification = {k: v for k, v in verification.items() if k != "out_dir"}
+    verification["formats"] = [{**f, "path": Path(f["path"]).name}
+                               for f in verification["formats"]]
+    return verification
 
 
 def _ends_in_softmax(model) -> bool:

@@ -47,6 +47,9 @@ class ExportReport:
         model: str. The model name.
         out_dir: str. The export directory.
         formats: tuple of FormatResult.
+        inputs: str. `"given"` (the caller's examples) or `"random"` (a
+            deterministic random batch: proves the runtimes agree, not that
+            they agree on real data).
 
     Example:
 
@@ -58,6 +61,7 @@ class ExportReport:
     model: str
     out_dir: str
     formats: tuple
+    inputs: str = "given"
 
     @property
     def passed(self) -> bool:
@@ -72,6 +76,7 @@ class ExportReport:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "out_dir": self.out_dir, "passed": self.passed,
+                "inputs": self.inputs,
                 "formats": [result.to_dict() for result in self.formats]}
 
     def __str__(self) -> str:
@@ -87,4 +92,6 @@ class ExportReport:
         lines.append(f"  verified in separate processes (no zoo import); pass at max |diff| "
                      f"<= {self.formats[0].atol:g} and 100% argmax agreement"
                      if self.formats else "  no formats")
+        if self.inputs == "random":
+            lines.append("  on a random batch: pass inputs= (real examples) for a check on real data")
         return "\n".join(lines)

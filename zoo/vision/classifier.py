@@ -109,7 +109,10 @@ class ImageClassifier(keras.Model):
 def _per_channel(name, value, channels, rgb_default, other_default):
     if value is None:
         return tuple(rgb_default) if channels == 3 else (other_default,) * channels
-    values = tuple(float(v) for v in value)
+    try:
+        values = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        values = ()  # not numbers: reported below
     if len(values) != channels or (name == "std" and min(values) <= 0):
         raise validation.InvalidArgumentError(
             f"{name} must hold one {'positive ' if name == 'std' else ''}number per "

@@ -85,6 +85,8 @@ class ResNetBackbone(keras.Model):
         **kwargs,
     ):
         validation.check_choice("block", block, BLOCKS)
+        validation.check_bool("preact", preact)
+        validation.check_bool("sync_batchnorm", sync_batchnorm)
         validation.check_choice("stem", stem, STEMS)
         validation.check_choice("shortcut", shortcut, SHORTCUTS)
         stage_filters = [validation.check_positive_int("stage_filters", f) for f in stage_filters]
