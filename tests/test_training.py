@@ -135,3 +135,22 @@ def test_a_run_directory_that_cannot_be_made_is_a_clear_error(tmp_path, where):
     with pytest.raises(errors.RunDirError, match="is not a directory"):
         zoo.train("resnet20", "digits", tmp_path / where, epochs=1, verbose=0)
     assert (tmp_path / "a_file").read_text() == "not a directory"
+
+
+def test_a_csv_with_its_own_column_names_trains_evaluates_and_exports(tmp_path):
+    rows = ["review,stars"] + [f"review {i} was {'good' if i % 2 else 'bad'},"
+                               f"{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    table = tmp_path / "reviews.csv"
+    table.write_text("\n".join(rows) + "\n")
+    small = {"embedding_dim": 8, "units": 8, "vocabulary_size": 100}
+    run_dir = tmp_path / "run"
+    result = zoo.train("lstm", str(table), run_dir, epochs=1, batch_size=8, verbose=0, seed=0,
+                       overrides=small, text_column="review", label_column="stars")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["labels"] == ["neg", "pos"]
+    assert config["table_columns"] == {"text_column": "review", "label_column": "stars"}
+    # evaluate and export read the columns from the run, not from the caller.
+    assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(result.metrics["accuracy"],
+                                                             abs=1e-6)
+    report = training.export_run(run_dir, tmp_path / "export", formats=("onnx",), examples=4)
+    assert report.passed and report.inputs == "given"

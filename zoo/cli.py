@@ -81,6 +81,8 @@ def _cmd_train(args) -> int:
         cpu_replicas=args.cpu_replicas,
         overrides=_parse_overrides(args.set),
         seed=args.seed,
+        text_column=args.text_column,
+        label_column=args.label_column,
     )
     state = ("already complete" if result.already_complete
              else "resumed" if result.resumed else "done")
@@ -187,6 +189,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="model override, e.g. --set input_shape=[16,16,1] (repeatable)")
     p.add_argument("--seed", type=int,
                    help="seed weights, dropout, augmentation and shuffling (repeatable runs)")
+    p.add_argument("--text-column", help="text column of a CSV/TSV dataset (default: text)")
+    p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a run on its validation split")

@@ -118,6 +118,8 @@ def train(
     overrides: dict | None = None,
     verbose: int | str = "auto",
     seed: int | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -138,6 +140,10 @@ def train(
         seed: int or None. Seeds Python, NumPy, TensorFlow and Keras (weights,
             dropout, augmentation) and the shuffle order, so a rerun on the
             same machine repeats the run. None draws fresh randomness.
+        text_column: str or None. For a CSV/TSV dataset, the text column
+            (default `"text"`); kept in the run, so evaluate/export reuse it.
+        label_column: str or None. For a CSV/TSV dataset, the label column
+            (default `"label"`).
 
     Example:
 
@@ -150,7 +156,9 @@ def train(
     spec.resolve_kwargs(overrides)  # reject unknown keywords first
     # Before any TensorFlow op: CPU splits and multi-worker clusters need that.
     strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
-    info = data.dataset_info(dataset, data_dir=data_dir)
+    columns = {key: value for key, value in (("text_column", text_column),
+                                             ("label_column", label_column)) if value}
+    info = data.dataset_info(dataset, data_dir=data_dir, **columns)
     overrides = fit_overrides_to_dataset(spec, overrides, info)
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
     chosen = chosen.replace(
@@ -177,6 +185,7 @@ def train(
         "strategy": strategy,
         "replicas": distribute.num_replicas(strat),
         "seed": seed,
+        "table_columns": columns,
     }
     previous = _read_config(run_dir) if (run_dir / CONFIG).exists() else None
     if previous is not None:
@@ -196,7 +205,7 @@ def train(
     if info.modality == "text":
         # A resumed run must keep the vocabulary its weights were trained with.
         tokenizer = load_tokenizer(run_dir) or data.get_tokenizer(dataset, model=model,
-                                                                  data_dir=data_dir)
+                                                                  data_dir=data_dir, **columns)
     train_ds, val_ds = data.get_dataset(
         dataset,
         model=model,
@@ -207,6 +216,7 @@ def train(
         tokenizer=tokenizer,
         # Workers shard the data by example, so they must shuffle alike.
         seed=seed if seed is not None or distribute.num_workers(strat) == 1 else 0,
+        **columns,
     )
     chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 
@@ -320,6 +330,7 @@ def evaluate(run_dir, *, dataset: str | None = None, data_dir: str | None = None
         data_dir=data_dir or config.get("data_dir"),
         augment=False,
         tokenizer=load_tokenizer(run_dir),
+        **config.get("table_columns", {}),
     )
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return _evaluate_model(_compile_for_eval(model, recipe), val_ds)
@@ -349,7 +360,8 @@ def export_run(run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: in
 
     tokenizer = load_tokenizer(run_dir)
     if tokenizer is not None:  # text: verify on raw validation texts, tokenizer included
-        inputs = data.text_examples(config["dataset"], examples, data_dir=config.get("data_dir"))
+        inputs = data.text_examples(config["dataset"], examples, data_dir=config.get("data_dir"),
+                                    **config.get("table_columns", {}))
     else:
         _, val_ds = data.get_dataset(config["dataset"], model=model, batch_size=examples,
                                      data_dir=config.get("data_dir"), augment=False)
