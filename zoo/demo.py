@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="resnet20")
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the demo is seeded, so a rerun prints the same figures")
     args = parser.parse_args(argv)
     from zoo import training
 
@@ -37,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir, export_dir = out / "run", out / "export"
     try:
         start = time.perf_counter()
-        result = training.train(args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2)
+        result = training.train(args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2,
+                                seed=args.seed)
         trained = time.perf_counter()
         metrics = training.evaluate(run_dir)
         report = training.export_run(run_dir, export_dir, overwrite=True)
