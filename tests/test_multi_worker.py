@@ -96,6 +96,19 @@ def test_zoo_train_on_two_workers_writes_one_run(tmp_path, capsys):
     # The run directory is an ordinary one afterwards.
     assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(
         config["metrics"]["accuracy"], abs=1e-6)
+    # Both workers saved the same model: trainable weights by construction,
+    # batch-norm moving statistics because AverageMovingStatistics all-reduces
+    # them at each epoch end (each worker updates them from its own batches).
+    import keras
+    import numpy as np
+
+    chief_model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    worker_model = keras.saving.load_model(
+        run_dir / "workers" / "worker-1" / "model.keras", compile=False)
+    moving = [w.path for w in chief_model.weights if "moving" in w.path]
+    assert moving
+    for a, b in zip(chief_model.weights, worker_model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, err_msg=a.path)
 
 
 def test_cluster_size_reads_tf_config(monkeypatch):

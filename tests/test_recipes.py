@@ -68,8 +68,8 @@ def test_label_smoothing_loss_matches_keras_one_hot():
 
 def test_callbacks_cover_backup_checkpoint_logs_history_nan(tmp_path):
     names = [type(c).__name__ for c in zoo.get_recipe("resnet20").callbacks(tmp_path / "run")]
-    assert names == ["BackupAndRestore", "ModelCheckpoint", "CSVLogger", "TerminateOnNaN",
-                     "TensorBoard"]
+    assert names == ["AverageMovingStatistics", "BackupAndRestore", "ModelCheckpoint",
+                     "CSVLogger", "TerminateOnNaN", "TensorBoard"]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ from __future__ import annotations
 _PATCHED = False
 
 
-def _is_multi_worker(strategy) -> bool:
+def is_multi_worker(strategy) -> bool:
+    """Whether `strategy` is a MultiWorkerMirroredStrategy over several workers."""
     import tensorflow as tf
 
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -57,7 +58,7 @@ def patch_multi_worker_fit() -> None:
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         strategy = self._distribute_strategy
-        if iterator is None or strategy is None or not _is_multi_worker(strategy):
+        if iterator is None or strategy is None or not is_multi_worker(strategy):
             return original_build(self, iterator=iterator, data_batch=data_batch)
         for _, _, batches in iterator:
             data_batch = tf.nest.map_structure(
@@ -69,7 +70,7 @@ def patch_multi_worker_fit() -> None:
         return original_build(self, data_batch=data_batch)
 
     def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and _is_multi_worker(strategy):
+        if reduction in ("auto", "mean") and is_multi_worker(strategy):
             reduction = "first"  # the values are already global; see the module doc
         return original_reduce(values, strategy, reduction)
 

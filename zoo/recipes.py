@@ -250,6 +250,8 @@ class Recipe:
     def callbacks(self, run_dir, *, monitor: str = "val_accuracy", tensorboard: bool = True):
         """The standard callbacks of a run directory.
 
+        `zoo.callbacks.AverageMovingStatistics` (multi-worker runs only;
+        first, so saved models hold the averaged batch-norm statistics),
         BackupAndRestore (resume after interruption), ModelCheckpoint (best
         model by `monitor`), TensorBoard logs, CSVLogger (`history.csv`,
         appended on resume) and TerminateOnNaN.
@@ -265,9 +267,12 @@ class Recipe:
         """
         import keras
 
+        from zoo.callbacks import AverageMovingStatistics
+
         run_dir = Path(run_dir)
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         callbacks = [
+            AverageMovingStatistics(),
             keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
             keras.callbacks.ModelCheckpoint(
                 str(run_dir / "checkpoints" / "best.keras"),
