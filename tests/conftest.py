@@ -11,3 +11,21 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # The embedded digits set is prepared once and shared by the xdist workers
 # (zoo serialises preparation with a file lock); never the user's ~/tensorflow_datasets.
 os.environ["TFDS_DATA_DIR"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-tfds-{os.getuid()}")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _same_random_start():
+    """Every test starts from seed 0, so a pass or a failure repeats.
+
+    The shared model check exports models fresh from initialization, whose
+    batch-norm statistics are untrained: on some draws ResNet-18's softmax
+    saturates and float32 differences between runtimes reach 1e-5. A fixed
+    seed keeps such draws from making the suite flaky; tests that need other
+    randomness pass their own seeds.
+    """
+    import keras
+
+    keras.utils.set_random_seed(0)
