@@ -46,10 +46,15 @@ class LSTMBackbone(keras.Model):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True,
                                    name="embedding")(token_ids)
-        for i in range(num_layers):
-            x = keras.layers.Bidirectional(
-                keras.layers.LSTM(units, return_sequences=True, dropout=dropout),
-                name=f"bilstm_{i}")(x)
+        # Bidirectional copies each template LSTM through serialize/deserialize.
+        # While a .keras file loads, Keras matches such copies by id(); a
+        # template freed early lets the next one reuse its id and get the
+        # wrong copy (a "go_backwards" error on about 1 load in 40). Keeping
+        # every template alive until the model is built prevents that.
+        templates = [keras.layers.LSTM(units, return_sequences=True, dropout=dropout)
+                     for _ in range(num_layers)]
+        for i, template in enumerate(templates):
+            x = keras.layers.Bidirectional(template, name=f"bilstm_{i}")(x)
         features = MaskedMeanPooling(name="pool")([x, token_ids])
         super().__init__(inputs=token_ids, outputs=features, **kwargs)
         self.vocabulary_size = vocabulary_size
