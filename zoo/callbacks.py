@@ -35,19 +35,18 @@ class AverageMovingStatistics(keras.callbacks.Callback):
         self._average = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo import keras_fixes
+        from zoo import distribute
 
         strategy = self.model.distribute_strategy
-        if not keras_fixes.is_multi_worker(strategy):
+        if not distribute.is_multi_worker(strategy):
             return
-        if self._average is None:
+        if self._average is None:  # built once: the model's layers do not change
             self._average = _averaging_function(self.model, strategy)
-        if self._average is not None:
-            self._average()
+        self._average()
 
 
 def _averaging_function(model, strategy):
-    """A tf.function that all-reduces the moving statistics, or None if none."""
+    """A tf.function that all-reduces the moving statistics (a no-op if none)."""
     import tensorflow as tf
 
     variables = [variable for layer in model._flatten_layers()
@@ -55,7 +54,7 @@ def _averaging_function(model, strategy):
                  and not getattr(layer, "synchronized", False)
                  for variable in (layer.moving_mean, layer.moving_variance)]
     if not variables:
-        return None
+        return lambda: None
 
     @tf.function
     def average():

@@ -126,6 +126,9 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+_LITERALS = {"true": True, "false": False, "null": None, "none": None}
+
+
 def _parse_overrides(pairs: list[str] | None) -> dict:
     overrides = {}
     for pair in pairs or []:
@@ -134,9 +137,8 @@ def _parse_overrides(pairs: list[str] | None) -> dict:
             raise InvalidArgumentError(
                 f"--set takes KEY=VALUE (e.g. --set dropout=0.2). Received: {pair!r}."
             )
-        literals = {"true": True, "false": False, "null": None, "none": None}
-        if raw.lower() in literals:  # JSON / shell spelling of True, False, None
-            overrides[key] = literals[raw.lower()]
+        if raw.lower() in _LITERALS:  # JSON / shell spelling of True, False, None
+            overrides[key] = _LITERALS[raw.lower()]
             continue
         try:
             overrides[key] = ast.literal_eval(raw)

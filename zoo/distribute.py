@@ -162,6 +162,14 @@ def num_workers(strategy) -> int:
     return int(getattr(extended, "_num_workers", 1) or 1)
 
 
+def is_multi_worker(strategy) -> bool:
+    """Whether `strategy` is a MultiWorkerMirroredStrategy over several workers."""
+    import tensorflow as tf
+
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and num_workers(strategy) > 1)
+
+
 def _multi_worker_strategy():
     import tensorflow as tf
 

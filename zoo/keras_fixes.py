@@ -27,15 +27,9 @@ Example:
 
 from __future__ import annotations
 
+from zoo.distribute import is_multi_worker
+
 _PATCHED = False
-
-
-def is_multi_worker(strategy) -> bool:
-    """Whether `strategy` is a MultiWorkerMirroredStrategy over several workers."""
-    import tensorflow as tf
-
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and getattr(strategy.extended, "_num_workers", 1) > 1)
 
 
 def patch_multi_worker_fit() -> None:

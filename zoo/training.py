@@ -215,7 +215,7 @@ def train(
         strategy=strat,
         tokenizer=tokenizer,
         # Workers shard the data by example, so they must shuffle alike.
-        seed=seed if seed is not None or distribute.num_workers(strat) == 1 else 0,
+        seed=0 if seed is None and distribute.is_multi_worker(strat) else seed,
         **columns,
     )
     chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)

@@ -37,19 +37,28 @@ def standardize(texts):
     """
     import tensorflow as tf
 
-    texts = tf.strings.regex_replace(texts, UNICODE_WHITESPACE, " ")
-    return tf.strings.regex_replace(_lower(texts), PUNCTUATION, "")
+    return tf.strings.regex_replace(_spaces_and_lower(texts), PUNCTUATION, "")
 
 
-def _lower(texts):
-    """Unicode lowercase, with every sigma as "σ".
+def _spaces_and_lower(texts):
+    """Unicode whitespace to spaces, then Unicode lowercase with every sigma as "σ".
 
     TensorFlow (ICU) writes a word-final capital sigma as "ς", Hugging Face's
     `Lowercase` as "σ"; mapping "ς" to "σ" on both sides keeps them equal.
+    `_hf_spaces_and_lower` is the same steps for `tokenizer.json`.
     """
     import tensorflow as tf
 
+    texts = tf.strings.regex_replace(texts, UNICODE_WHITESPACE, " ")
     return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), "ς", "σ")
+
+
+def _hf_spaces_and_lower() -> list:
+    """`_spaces_and_lower` as Hugging Face `tokenizers` normalizers."""
+    from tokenizers import Regex, normalizers
+
+    return [normalizers.Replace(Regex(UNICODE_WHITESPACE), " "), normalizers.Lowercase(),
+            normalizers.Replace("ς", "σ")]
 
 
 def normalize_for_wordpiece(texts):
@@ -60,12 +69,9 @@ def normalize_for_wordpiece(texts):
     reproduces; normalizing here, before keras-hub sees the text, keeps the
     exported `tokenizer.json` giving the same ids.
     """
-    import tensorflow as tf
     import tensorflow_text as tf_text
 
-    texts = tf_text.normalize_utf8(texts, "NFKC")
-    texts = tf.strings.regex_replace(texts, UNICODE_WHITESPACE, " ")
-    return _lower(texts)
+    return _spaces_and_lower(tf_text.normalize_utf8(texts, "NFKC"))
 
 
 class WordTokenizer:
@@ -180,9 +186,8 @@ class WordTokenizer:
 
         vocab = {token: i for i, token in enumerate([PAD] + self.vocabulary[1:])}
         tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
-        tokenizer.normalizer = normalizers.Sequence([
-            normalizers.Replace(Regex(UNICODE_WHITESPACE), " "), normalizers.Lowercase(),
-            normalizers.Replace("ς", "σ"), normalizers.Replace(Regex(PUNCTUATION), "")])
+        tokenizer.normalizer = normalizers.Sequence(
+            [*_hf_spaces_and_lower(), normalizers.Replace(Regex(PUNCTUATION), "")])
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token=PAD)
@@ -285,15 +290,13 @@ class WordPieceTokenizer:
 
     def to_huggingface_json(self) -> str:
         """The same tokenization as a Hugging Face `tokenizers` JSON document."""
-        from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
         vocab = {token: i for i, token in enumerate(self.vocabulary)}
         tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
         tokenizer.normalizer = normalizers.Sequence([
             normalizers.NFKC(),
-            normalizers.Replace(Regex(UNICODE_WHITESPACE), " "),
-            normalizers.Lowercase(),
-            normalizers.Replace("ς", "σ"),
+            *_hf_spaces_and_lower(),
             normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True,
                                        strip_accents=False, lowercase=False),
         ])
