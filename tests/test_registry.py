@@ -76,10 +76,16 @@ def test_model_info_card():
     assert card.to_dict()["name"] == "resnet20"
 
 
+class TableInput(zoo.inputs.InputSpec):
+    """A kind of input zoo does not ship: registering a model of it needs only this."""
+
+    kind = "table"
+
+
 def test_register_model_decorator_and_duplicates():
     import keras
 
-    @zoo.register_model("test_tiny_mlp", family="mlp", task="tabular", modality="tabular",
+    @zoo.register_model("test_tiny_mlp", family="mlp", task="tabular", input=TableInput(),
                         default_kwargs={"units": 4})
     def tiny(units=4):
         inputs = keras.Input((3,))
@@ -90,10 +96,13 @@ def test_register_model_decorator_and_duplicates():
         assert "test_tiny_mlp" in zoo.list_models(task="tabular")
         with pytest.raises(zoo.InvalidArgumentError, match="already registered"):
             zoo.register_model("test_tiny_mlp", family="mlp", task="tabular",
-                               modality="tabular")(tiny)
+                               input=TableInput())(tiny)
         with pytest.raises(zoo.InvalidArgumentError, match="not arguments"):
-            zoo.register_model("test_other", family="mlp", task="tabular", modality="tabular",
+            zoo.register_model("test_other", family="mlp", task="tabular", input=TableInput(),
                                default_kwargs={"nope": 1})(tiny)
+        with pytest.raises(zoo.InvalidArgumentError, match="input must be a zoo.inputs"):
+            zoo.register_model("test_other", family="mlp", task="tabular",
+                               input="tabular")(tiny)
     finally:
         zoo.registry._REGISTRY.pop("test_tiny_mlp", None)
 

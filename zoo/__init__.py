@@ -39,7 +39,8 @@ from zoo.errors import (
     WeightsError,
     ZooError,
 )
-from zoo.registry import ModelSpec, get_model, list_models, model_info, register_model
+from zoo.factory import get_model, list_models, model_info
+from zoo.registry import ModelSpec, register_model
 
 __version__ = "0.1.0"
 

@@ -176,7 +176,7 @@ def bench(
     >>> result = bench("resnet20", batch_sizes=(1, 32), repeats=20)
     >>> result.speedup("onnxruntime", 1)    # Keras ms / onnxruntime ms
     """
-    from zoo import registry
+    from zoo import factory, registry
 
     sizes = _check_batch_sizes(batch_sizes)
     repeats = validation.check_positive_int("repeats", repeats)
@@ -197,7 +197,8 @@ def bench(
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
 
-    model = registry.get_model(name, **kwargs)
+    model = factory.get_model(name, **kwargs)
+    input_spec = registry.get_spec(name).input_for(kwargs)
     makers = dict(_keras_calls(model))
     export_s, artifact_mb, kept = {}, {}, None
     with _artifact_dir(tmp_dir) as out:
@@ -213,7 +214,7 @@ def bench(
         latency = {runtime: {} for runtime in makers}
         rounds = {}
         for b in sizes:
-            x = _random_inputs(model, b, seed=b)
+            x = input_spec.random_batch(b, seed=b)
             medians, rounds[b] = _interleaved_median_ms(
                 {runtime: make(x) for runtime, make in makers.items()}, repeats, time_budget_s)
             for runtime, ms in medians.items():
@@ -225,11 +226,12 @@ def bench(
     # runtimes above.
     recipe_name, throughput = "-", None
     if train_steps:
-        recipe_name, throughput = _train_throughput(name, model, train_batch, train_steps)
+        recipe_name, throughput = _train_throughput(name, model, input_spec, train_batch,
+                                                     train_steps)
 
     return BenchResult(
         model=name,
-        input_shape=_input_shape(model),
+        input_shape=_input_shape(input_spec),
         input_dtype=str(model.inputs[0].dtype),
         params=int(model.count_params()),
         trainable_params=int(sum(math.prod(w.shape) for w in model.trainable_weights)),
@@ -309,34 +311,9 @@ def _check_batch_sizes(value) -> tuple[int, ...]:
     return tuple(dict.fromkeys(sizes))  # drop repeats, keep the order
 
 
-def _random_inputs(model, batch: int, *, seed: int):
-    """Random inputs: raw pixels, token ids at the model's sequence length, or
-    (BERT) a dict of token ids, zero segment ids and an all-ones padding mask."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    backbone = getattr(model, "backbone", None)
-    length = (getattr(backbone, "sequence_length", None)
-              or getattr(backbone, "max_sequence_length", None) or 16)
-    feeds = {}
-    for tensor in model.inputs:
-        shape = [batch] + [int(d) if d else length for d in tensor.shape[1:]]
-        dtype = str(tensor.dtype)
-        if "mask" in tensor.name:
-            feeds[tensor.name] = np.ones(shape, dtype)
-        elif "segment" in tensor.name:
-            feeds[tensor.name] = np.zeros(shape, dtype)
-        elif "int" in dtype:
-            # Token ids above the padding id 0, inside any vocabulary zoo builds.
-            feeds[tensor.name] = rng.integers(1, 100, shape).astype(dtype)
-        else:
-            feeds[tensor.name] = rng.integers(0, 256, shape).astype(dtype)
-    return next(iter(feeds.values())) if len(feeds) == 1 else feeds
-
-
-def _input_shape(model) -> list:
+def _input_shape(input_spec) -> list:
     """One example's shape as benchmarked (the first input's, for BERT)."""
-    example = _random_inputs(model, 1, seed=0)
+    example = input_spec.random_batch(1)
     first = next(iter(example.values())) if isinstance(example, dict) else example
     return [int(d) for d in first.shape[1:]]
 
@@ -459,7 +436,8 @@ def _size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in files) / 1e6
 
 
-def _train_throughput(name: str, model, batch: int, steps: int) -> tuple[str, float]:
+def _train_throughput(name: str, model, input_spec, batch: int,
+                      steps: int) -> tuple[str, float]:
     """Training examples/s with the model's recipe: batch / median step time."""
     import keras
     import numpy as np
@@ -468,7 +446,7 @@ def _train_throughput(name: str, model, batch: int, steps: int) -> tuple[str, fl
     from zoo import recipes
 
     classes = max(int(model.outputs[0].shape[-1]), 1)
-    x = _random_inputs(model, batch, seed=0)
+    x = input_spec.random_batch(batch, seed=0)
     y = np.random.default_rng(1).integers(0, classes, batch).astype("int32")
     # One cached batch, repeated: the figure is the model's step, not input I/O.
     data = tf.data.Dataset.from_tensors((x, y)).repeat(steps + 1)

@@ -49,19 +49,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_list(args) -> int:
-    from zoo import registry
+    from zoo import factory
 
     pretrained = {"yes": True, "no": False, None: None}[args.pretrained]
-    for name in registry.list_models(args.pattern, task=args.task, exclude=args.exclude,
-                                     pretrained=pretrained):
+    for name in factory.list_models(args.pattern, task=args.task, exclude=args.exclude,
+                                    pretrained=pretrained):
         print(name)
     return 0
 
 
 def _cmd_info(args) -> int:
-    from zoo import registry
+    from zoo import factory
 
-    card = registry.model_info(args.name)
+    card = factory.model_info(args.name)
     print(json.dumps(card.to_dict(), indent=2, default=list) if args.json else card)
     return 0
 

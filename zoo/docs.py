@@ -30,11 +30,11 @@ def catalog_markdown(names=None) -> str:
 
     >>> print(catalog_markdown(["resnet20"]))
     """
-    from zoo import registry
+    from zoo import factory
 
     rows = []
-    for name in names or registry.list_models():
-        card = registry.model_info(name)
+    for name in names or factory.list_models():
+        card = factory.model_info(name)
         spec = card.input_spec
         shape = "x".join(str(d) for d in spec.get("shape", [])) or spec["modality"]
         weights = ", ".join(w["name"] for w in card.weights) or "-"

@@ -21,14 +21,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-from zoo import errors, validation
+from zoo import errors, registry, validation
+from zoo.inputs import AUGMENTATIONS
 
 OPTIMIZERS = ("sgd", "adamw", "adam")
 SCHEDULES = ("cosine", "linear", "constant")
 LR_SCALING = ("linear", "sqrt", "none")
-# The pipeline's policies (zoo.data.image); kept as a literal so that importing
-# recipes does not import the data package.
-AUGMENTATIONS = ("cifar", "imagenet", "none", "shift")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +84,7 @@ class Recipe:
         validation.check_choice("optimizer", self.optimizer, OPTIMIZERS)
         validation.check_choice("schedule", self.schedule, SCHEDULES)
         validation.check_choice("lr_scaling", self.lr_scaling, LR_SCALING)
-        validation.check_choice("augmentation", self.augmentation, AUGMENTATIONS)
+        validation.check_choice("augmentation", self.augmentation, tuple(AUGMENTATIONS))
         validation.check_positive_int("epochs", self.epochs)
         validation.check_positive_int("batch_size", self.batch_size)
         validation.check_positive_int("reference_batch", self.reference_batch)
@@ -300,6 +298,9 @@ def register_recipe(recipe: Recipe) -> Recipe:
     Example:
 
     >>> register_recipe(Recipe("my_recipe", optimizer="adamw", learning_rate=1e-3))
+
+    A family registers its recipes in its own package (`zoo/vision/recipes.py`)
+    and names them in `register_model(recipe=..., dataset_recipes=...)`.
     """
     if recipe.name in _RECIPES:
         raise errors.InvalidArgumentError(f"Recipe {recipe.name!r} is already registered.")
@@ -308,7 +309,8 @@ def register_recipe(recipe: Recipe) -> Recipe:
 
 
 def list_recipes() -> list[str]:
-    """Sorted names of the registered recipes."""
+    """Sorted names of the registered recipes (the families register theirs)."""
+    registry.list_models()  # imports the family packages, which register recipes
     return sorted(_RECIPES)
 
 
@@ -323,68 +325,11 @@ def get_recipe(name: str) -> Recipe:
     >>> zoo.get_recipe("resnet50").name
     'imagenet_resnet'
     """
+    registry.list_models()  # imports the family packages, which register recipes
     if isinstance(name, str) and name in _RECIPES:
         return _RECIPES[name]
-    from zoo import registry
-
     if isinstance(name, str) and name in registry.list_models():
         spec = registry.get_spec(name)
         if spec.recipe in _RECIPES:
             return _RECIPES[spec.recipe]
     raise errors.UnknownRecipeError(name, list(_RECIPES) + registry.list_models())
-
-
-register_recipe(Recipe(
-    "cifar_resnet",
-    description="He et al. 2016 section 4.2: SGD 0.1, momentum 0.9, weight decay 1e-4, "
-    "batch 128, flip + 4-pixel pad-and-crop; cosine decay over 180 epochs in place of "
-    "the paper's steps at 32k/48k iterations.",
-    optimizer="sgd", learning_rate=0.1, reference_batch=128, momentum=0.9,
-    weight_decay=1e-4, warmup_epochs=1, schedule="cosine", epochs=180, batch_size=128,
-    augmentation="cifar",
-))
-register_recipe(Recipe(
-    "imagenet_resnet",
-    description="ResNet v1.5 ImageNet recipe (Goyal et al. 2017 LR scaling): SGD 0.1 per 256, "
-    "momentum 0.9, weight decay 1e-4, 5 warmup epochs, cosine, label smoothing 0.1, 90 epochs.",
-    optimizer="sgd", learning_rate=0.1, reference_batch=256, momentum=0.9,
-    weight_decay=1e-4, warmup_epochs=5, schedule="cosine", label_smoothing=0.1,
-    epochs=90, batch_size=256, augmentation="imagenet",
-))
-register_recipe(Recipe(
-    "digits_resnet",
-    description="The demo recipe: a CIFAR ResNet on the embedded 8x8 digits at their "
-    "native size; SGD 0.05 at batch 64, 1 warmup epoch, cosine, 8 epochs, "
-    "no augmentation (flipping digits changes their class).",
-    optimizer="sgd", learning_rate=0.05, reference_batch=64, momentum=0.9,
-    weight_decay=5e-4, warmup_epochs=1, schedule="cosine", epochs=8, batch_size=64,
-    augmentation="none",
-))
-register_recipe(Recipe(
-    "lstm_text",
-    description="Adam 1e-3 at batch 64 (square-root scaling for other batches), constant "
-    "rate, no weight decay, 10 epochs: the usual recipe for LSTM text classifiers.",
-    optimizer="adam", learning_rate=1e-3, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.0, schedule="constant", epochs=10, batch_size=64,
-))
-register_recipe(Recipe(
-    "transformer_text",
-    description="AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first "
-    "10% of steps then linear decay to 0, 10 epochs (a from-scratch encoder).",
-    optimizer="adamw", learning_rate=5e-4, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=1, schedule="linear", epochs=10, batch_size=64,
-))
-register_recipe(Recipe(
-    "bert_text",
-    description="BERT fine-tuning as published (Devlin et al. 2019): AdamW 3e-5 at batch 32, "
-    "weight decay 0.01, linear warmup over 10% of steps then linear decay, 3 epochs.",
-    optimizer="adamw", learning_rate=3e-5, reference_batch=32, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=0.3, schedule="linear", epochs=3, batch_size=32,
-))
-register_recipe(Recipe(
-    "sentiment_bert",
-    description="BERT trained from scratch (no preset) on the embedded sentiment set: "
-    "AdamW 1e-3 at batch 64, 10% warmup, linear decay, 6 epochs.",
-    optimizer="adamw", learning_rate=1e-3, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=0.6, schedule="linear", epochs=6, batch_size=64,
-))

@@ -8,24 +8,32 @@ Example:
 >>> import zoo
 >>> zoo.list_models("resnet*", task="image_classification")[:2]
 ['resnet18', 'resnet20']
->>> model = zoo.get_model("resnet20", num_classes=10)
+>>> zoo.registry.get_spec("resnet20").input_spec()["shape"]
+[32, 32, 3]
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
-import functools
 import importlib
+import importlib.metadata
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from zoo import errors
+from zoo.inputs import InputSpec
 
-# Modules that call `register_model` at import time. They are imported the
-# first time the registry is read, so `import zoo` itself stays cheap.
-_FAMILY_MODULES = ("zoo.vision.resnet", "zoo.nlp.lstm", "zoo.nlp.transformer", "zoo.nlp.bert")
+# Family packages: importing one registers its models and recipes. They are
+# imported the first time the registry is read, so `import zoo` stays cheap.
+# A new family in this repository is a folder plus one line here; an
+# installed package adds its own through the `zoo.families` entry point group.
+FAMILY_PACKAGES = ("zoo.vision", "zoo.nlp")
+ENTRY_POINT_GROUP = "zoo.families"
 
 _REGISTRY: dict[str, "ModelSpec"] = {}
 _families_loaded = False
@@ -43,10 +51,13 @@ class ModelSpec:
         fixed_kwargs: dict. Arguments the name pins (e.g. `depth=20`); they
             cannot be overridden, since they define what the name means.
         default_kwargs: dict. Arguments a user may override.
-        modality: str. `"image"`, `"text"` or `"audio"`; tells pipelines
-            and exporters what the input is.
+        input: InputSpec. The kind of input (`zoo.inputs.ImageInput()`,
+            `TokenInput(...)`, `AudioInput(...)`), completed from the builder
+            arguments by `input_for`; pipelines, exports, tests and bench ask it.
         default_dataset: str or None. The dataset the recipe was tuned on.
         recipe: str or None. Name of the default training recipe.
+        dataset_recipes: dict. Dataset name -> recipe tuned for this model on
+            it (e.g. `{"digits": "digits_resnet"}`); `recipe_for` reads it.
         tags: tuple of str. Free-form labels (`"cifar"`, `"imagenet"`).
         description: str. One line for listings.
         paper: str. Reference for the architecture.
@@ -61,9 +72,10 @@ class ModelSpec:
     builder: Callable[..., Any]
     fixed_kwargs: Mapping[str, Any]
     default_kwargs: Mapping[str, Any]
-    modality: str
+    input: InputSpec
     default_dataset: str | None = None
     recipe: str | None = None
+    dataset_recipes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tags: tuple[str, ...] = ()
     description: str = ""
     paper: str = ""
@@ -100,96 +112,34 @@ class ModelSpec:
                 )
         return {**self.default_kwargs, **overrides, **self.fixed_kwargs}
 
-    def input_spec(self, overrides: Mapping[str, Any] | None = None) -> dict:
-        """The model input as pipelines and exporters need it.
+    @property
+    def modality(self) -> str:
+        """The kind of input (`"image"`, `"text"`, `"audio"`), from `input`."""
+        return self.input.kind
+
+    def input_for(self, overrides: Mapping[str, Any] | None = None) -> InputSpec:
+        """The input spec of the model built with `overrides`.
 
         Args:
             overrides: dict or None. Overrides that may change the input.
-
-        Returns:
-            A JSON-friendly dict: modality, shape (without batch), dtype and,
-            for images, the raw value range the model expects.
         """
-        kwargs = self.resolve_kwargs(overrides or {})
-        if self.modality == "image":
-            return {
-                "modality": "image",
-                "shape": [int(d) for d in kwargs["input_shape"]],
-                "dtype": "float32",
-                "value_range": [0.0, 255.0],
-            }
-        if self.modality == "text" and self.family == "bert":
-            return {
-                "modality": "text",
-                "tokenizer": "wordpiece",
-                "input_names": ["token_ids", "segment_ids", "padding_mask"],
-                "dtype": "int32",
-                "sequence_length": int(kwargs["sequence_length"]),
-                "vocabulary_size": int(kwargs["vocabulary_size"]),
-                "padding_id": 0,
-            }
-        if self.modality == "text":
-            return {
-                "modality": "text",
-                "tokenizer": "word",
-                "input_name": "token_ids",
-                "dtype": "int32",
-                "sequence_length": int(kwargs["sequence_length"]),
-                "vocabulary_size": int(kwargs["vocabulary_size"]),
-                "padding_id": 0,
-            }
-        return {"modality": self.modality}
+        return self.input.for_kwargs(self.resolve_kwargs(overrides or {}))
 
+    def input_spec(self, overrides: Mapping[str, Any] | None = None) -> dict:
+        """The model input as a JSON-friendly dict (see `InputSpec.to_dict`).
 
-@dataclasses.dataclass(frozen=True)
-class ModelCard:
-    """What `model_info` returns: the spec plus figures computed from it.
+        Args:
+            overrides: dict or None. Overrides that may change the input.
+        """
+        return self.input_for(overrides).to_dict()
 
-    Args:
-        name, family, task, description, paper, default_dataset, recipe,
-        tags: as in `ModelSpec`.
-        input_spec: dict. See `ModelSpec.input_spec`.
-        default_kwargs: dict. Every argument the builder receives.
-        accepted_overrides: list of str. Keywords `get_model` accepts.
-        num_params: int. Trainable parameters at the default arguments.
-        weights: list of dict. Pretrained weights from `pretrained/`.
-    """
+    def recipe_for(self, dataset) -> str | None:
+        """The recipe tuned for this model on `dataset`, else the default one.
 
-    name: str
-    family: str
-    task: str
-    description: str
-    paper: str
-    input_spec: dict
-    default_kwargs: dict
-    accepted_overrides: list
-    num_params: int
-    default_dataset: str | None
-    recipe: str | None
-    tags: tuple
-    weights: list
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def __str__(self) -> str:
-        rows = [
-            ("name", self.name),
-            ("family", self.family),
-            ("task", self.task),
-            ("description", self.description),
-            ("paper", self.paper),
-            ("input", _format_input(self.input_spec)),
-            ("parameters", f"{self.num_params:,} trainable"),
-            ("defaults", _format_kwargs(self.default_kwargs)),
-            ("overrides", ", ".join(self.accepted_overrides)),
-            ("dataset", self.default_dataset or "-"),
-            ("recipe", self.recipe or "-"),
-            ("tags", ", ".join(self.tags) or "-"),
-            ("weights", ", ".join(w["name"] for w in self.weights) or "-"),
-        ]
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        Args:
+            dataset: str or Path. A dataset name or path (its last part counts).
+        """
+        return self.dataset_recipes.get(Path(str(dataset)).name, self.recipe)
 
 
 def register_model(
@@ -197,11 +147,12 @@ def register_model(
     *,
     family: str,
     task: str,
-    modality: str,
+    input: InputSpec,
     fixed_kwargs: Mapping[str, Any] | None = None,
     default_kwargs: Mapping[str, Any] | None = None,
     default_dataset: str | None = None,
     recipe: str | None = None,
+    dataset_recipes: Mapping[str, str] | None = None,
     tags: Iterable[str] = (),
     description: str = "",
     paper: str = "",
@@ -214,8 +165,8 @@ def register_model(
 
     Args:
         name: str. The public name. Must not be registered already.
-        family, task, modality, default_dataset, recipe, tags, description,
-        paper, tiny_kwargs: see `ModelSpec`.
+        family, task, input, default_dataset, recipe, dataset_recipes, tags,
+        description, paper, tiny_kwargs: see `ModelSpec`.
         fixed_kwargs: dict. Arguments the name pins.
         default_kwargs: dict. Overridable defaults.
 
@@ -225,7 +176,7 @@ def register_model(
     Example:
 
     >>> @zoo.register_model("tiny_cnn", family="cnn", task="image_classification",
-    ...                     modality="image",
+    ...                     input=zoo.inputs.ImageInput(),
     ...                     default_kwargs={"num_classes": 10, "input_shape": (28, 28, 1)})
     ... def tiny_cnn(num_classes, input_shape):
     ...     ...
@@ -236,6 +187,11 @@ def register_model(
             raise errors.InvalidArgumentError(
                 f"Model name {name!r} is already registered (family "
                 f"{_REGISTRY[name].family!r}). Pick a new name."
+            )
+        if not isinstance(input, InputSpec):
+            raise errors.InvalidArgumentError(
+                f"register_model({name!r}): input must be a zoo.inputs.InputSpec (ImageInput, "
+                f"TokenInput, AudioInput or a subclass). Received: input={input!r}."
             )
         params = inspect.signature(builder).parameters
         unknown = [
@@ -255,9 +211,10 @@ def register_model(
             builder=builder,
             fixed_kwargs=dict(fixed_kwargs or {}),
             default_kwargs=dict(default_kwargs or {}),
-            modality=modality,
+            input=input,
             default_dataset=default_dataset,
             recipe=recipe,
+            dataset_recipes=dict(dataset_recipes or {}),
             tags=tuple(tags),
             description=description,
             paper=paper,
@@ -285,40 +242,11 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def get_model(name: str, *, weights: str | None = None, **overrides):
-    """Builds the model registered under `name` as a plain `keras.Model`.
-
-    Args:
-        name: str. A registered name (see `list_models`).
-        weights: str or None. A pretrained tag of this model (`"digits"` or
-            `"resnet20.digits"`) or a path to a `.weights.h5` file.
-        **overrides: builder arguments, e.g. `num_classes=100`,
-            `input_shape=(64, 64, 3)`, `dropout=0.2`.
-
-    Returns:
-        A `keras.Model` that takes raw images in [0, 255] (for image models)
-        and returns class probabilities.
-
-    Example:
-
-    >>> model = zoo.get_model("resnet20", num_classes=100)
-    >>> model.output_shape
-    (None, 100)
-    """
-    spec = get_spec(name)
-    if weights is not None:
-        from zoo import pretrained
-
-        return pretrained.build_with_weights(spec, weights, overrides)
-    return spec.builder(**spec.resolve_kwargs(overrides))
-
-
 def list_models(
     pattern: str | Iterable[str] | None = None,
     *,
     task: str | None = None,
     exclude: str | Iterable[str] | None = None,
-    pretrained: bool | None = None,
 ) -> list[str]:
     """Lists registered names, sorted, filtered by wildcards and metadata.
 
@@ -327,8 +255,6 @@ def list_models(
             (`"resnet*"`); None includes everything.
         task: str or None. Keep only this task.
         exclude: str, list of str or None. Wildcards to drop.
-        pretrained: bool or None. True keeps models with pretrained weights,
-            False those without.
 
     Example:
 
@@ -341,11 +267,6 @@ def list_models(
     known_tasks = {s.task for s in _REGISTRY.values()}
     if task is not None and task not in known_tasks:
         raise errors.UnknownNameError("task", task, known_tasks)
-    if pretrained not in (None, True, False):
-        raise errors.InvalidArgumentError(
-            f"pretrained must be True, False or None. Received: pretrained={pretrained!r}."
-        )
-    weighted = _names_with_weights() if pretrained is not None else set()
     names = []
     for name, spec in _REGISTRY.items():
         if not any(fnmatch.fnmatchcase(name, p) for p in include):
@@ -354,68 +275,33 @@ def list_models(
             continue
         if task is not None and spec.task != task:
             continue
-        if pretrained is not None and (name in weighted) != pretrained:
-            continue
         names.append(name)
     return sorted(names, key=_natural_key)
 
 
-def model_info(name: str) -> ModelCard:
-    """Returns the card of a registered model.
-
-    Builds the model once at its default arguments to count parameters.
-
-    Args:
-        name: str. A registered name.
+def list_families() -> dict[str, list[str]]:
+    """Each family and its model names, in registration order.
 
     Example:
 
-    >>> card = zoo.model_info("resnet20")
-    >>> card.num_params
-    269722
+    >>> zoo.registry.list_families()["lstm"]
+    ['lstm']
     """
-    spec = get_spec(name)
-    from zoo import pretrained
-
-    return ModelCard(
-        name=spec.name,
-        family=spec.family,
-        task=spec.task,
-        description=spec.description,
-        paper=spec.paper,
-        input_spec=spec.input_spec(),
-        default_kwargs=_jsonable(spec.resolve_kwargs({})),
-        accepted_overrides=spec.accepted_kwargs(),
-        num_params=_count_params(name),
-        default_dataset=spec.default_dataset,
-        recipe=spec.recipe,
-        tags=spec.tags,
-        weights=[w.to_dict() for w in pretrained.weights_for(name)],
-    )
-
-
-@functools.lru_cache(maxsize=None)
-def _count_params(name: str) -> int:
-    import keras
-
-    model = get_model(name)
-    count = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
-    keras.backend.clear_session(free_memory=True)
-    return count
+    _load_families()
+    families: dict[str, list[str]] = {}
+    for name, spec in _REGISTRY.items():
+        families.setdefault(spec.family, []).append(name)
+    return families
 
 
 def _load_families() -> None:
     global _families_loaded
     if not _families_loaded:
         _families_loaded = True
-        for module in _FAMILY_MODULES:
-            importlib.import_module(module)
-
-
-def _names_with_weights() -> set[str]:
-    from zoo import pretrained
-
-    return {w.model for w in pretrained.all_weights()}
+        for package in FAMILY_PACKAGES:
+            importlib.import_module(package)
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            entry_point.load()
 
 
 def _as_patterns(value, argname: str) -> list[str]:
@@ -436,28 +322,9 @@ def _as_patterns(value, argname: str) -> list[str]:
 
 def _natural_key(name: str):
     # "resnet20" < "resnet110": compare digit runs as numbers.
-    import re
-
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def _close_hint(key: str, accepted: list[str]) -> str:
-    import difflib
-
     close = difflib.get_close_matches(key, accepted, n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def _jsonable(kwargs: Mapping[str, Any]) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
-
-
-def _format_input(spec: dict) -> str:
-    if spec.get("modality") == "image":
-        lo, hi = spec["value_range"]
-        return f"image {tuple(spec['shape'])} {spec['dtype']} in [{lo:g}, {hi:g}]"
-    return str(spec)
-
-
-def _format_kwargs(kwargs: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())

@@ -5,11 +5,18 @@ repeating the same fit/predict/save/export assertions (the keras-hub way).
 It lives in the package so third-party families registered with
 `zoo.register_model` can use it too.
 
+`check_registered(name, tmp_dir)` runs it all on a registered name: a tiny
+model, a random batch from its input spec, the input kind's own checks
+(`InputSpec.check_model`: masking for token ids, raw value range for images).
+`family_representatives()` picks one name per family from the registry, so a
+new family is checked the moment it registers.
+
 Example:
 
 >>> from zoo.testing import check_model
 >>> model = zoo.get_model("resnet20", **zoo.registry.get_spec("resnet20").tiny_kwargs)
 >>> check_model(model, images, labels, tmp_path)
+>>> check_registered("lstm", tmp_path)
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import copy
 from pathlib import Path
 
 import numpy as np
+
+from zoo import factory, registry
 
 
 def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel", "onnx")):
@@ -65,8 +74,45 @@ def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel",
 
     if not export_formats:
         return None
-    from zoo.export import export
+    from zoo.export import export  # here: keeps `import zoo.testing` light
 
     report = export(model, tmp_dir / "export", formats=tuple(export_formats), inputs=inputs)
     assert report.passed, str(report)
     return report
+
+
+def family_representatives() -> list[str]:
+    """The first registered name of each family (its smallest, by convention).
+
+    Example:
+
+    >>> family_representatives()[:2]
+    ['resnet20', 'lstm']
+    """
+    return [names[0] for names in registry.list_families().values()]
+
+
+def check_registered(name: str, tmp_dir, *, export_formats=("savedmodel", "onnx"), batch=4):
+    """`check_model` plus the input kind's checks on a registered name, built tiny.
+
+    Args:
+        name: str. A registered model; built with its spec's `tiny_kwargs`.
+        tmp_dir: str or Path. A scratch directory.
+        export_formats: tuple of str. Formats to export and verify.
+        batch: int. Examples in the random batch.
+
+    Returns:
+        The export report (None without `export_formats`).
+
+    Example:
+
+    >>> report = check_registered("transformer_encoder_tiny", tmp_path)
+    """
+    spec = registry.get_spec(name)
+    model = factory.get_model(name, **spec.tiny_kwargs)
+    input_spec = spec.input_for(spec.tiny_kwargs)
+    input_spec.check_model(model)
+    classes = int(model.outputs[0].shape[-1])
+    labels = np.arange(batch) % classes
+    return check_model(model, input_spec.random_batch(batch), labels, tmp_dir,
+                       export_formats=export_formats)

@@ -31,7 +31,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from zoo import errors, recipes, registry
+from zoo import errors, factory, recipes, registry
 
 CONFIG = "config.json"
 TOKENIZER_DIR = "tokenizer"
@@ -68,25 +68,23 @@ class TrainResult:
 def recipe_for(model_name: str, dataset: str):
     """The recipe tuned for this model on this dataset, else the model's default.
 
-    A recipe named `<dataset>_<family>` (e.g. `digits_resnet`) wins over the
-    model's default, so small embedded datasets get a recipe sized for them.
+    A model's spec may name recipes per dataset (`dataset_recipes`, e.g.
+    resnet on `digits`): small embedded datasets get a recipe sized for them.
 
     Args:
         model_name: str. A registered model.
         dataset: str. A dataset name or folder path.
     """
-    family = registry.get_spec(model_name).family
-    specific = f"{Path(str(dataset)).name}_{family}"
-    if specific in recipes.list_recipes():
-        return recipes.get_recipe(specific)
-    return recipes.get_recipe(model_name)
+    name = registry.get_spec(model_name).recipe_for(dataset)
+    return recipes.get_recipe(name if name is not None else model_name)
 
 
 def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
-    """Defaults `num_classes`, `input_shape` and `sequence_length` to the dataset's.
+    """Defaults `num_classes` and what the input spec fits to the dataset's.
 
     Training resnet20 on digits then builds an 8x8x1, 10-class model instead
-    of upsampling 8x8 digits to 32x32 RGB; explicit overrides always win.
+    of upsampling 8x8 digits to 32x32 RGB (`InputSpec.dataset_overrides`:
+    image size, sequence length, sample rate); explicit overrides always win.
 
     Args:
         spec: ModelSpec. The model's registry entry.
@@ -94,14 +92,9 @@ def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
         info: DatasetInfo. From `zoo.data.dataset_info`.
     """
     accepted = spec.accepted_kwargs()
-    fitted = dict(overrides)
-    if "num_classes" in accepted:
-        fitted.setdefault("num_classes", info.num_classes)
-    if "input_shape" in accepted and info.image_shape is not None:
-        fitted.setdefault("input_shape", tuple(info.image_shape))
-    if "sequence_length" in accepted and getattr(info, "sequence_length", None):
-        fitted.setdefault("sequence_length", int(info.sequence_length))
-    return fitted
+    fitted = {"num_classes": info.num_classes} if "num_classes" in accepted else {}
+    fitted.update(spec.input.dataset_overrides(info, accepted))
+    return {**fitted, **overrides}
 
 
 def train(
@@ -200,9 +193,9 @@ def train(
         keras.utils.set_random_seed(seed)
 
     with strat.scope():  # builds first: bad override values fail before any I/O
-        model = registry.get_model(model_name, **overrides)
+        model = factory.get_model(model_name, **overrides)
     tokenizer = None
-    if info.modality == "text":
+    if spec.input.needs_tokenizer:
         # A resumed run must keep the vocabulary its weights were trained with.
         tokenizer = load_tokenizer(run_dir) or data.get_tokenizer(dataset, model=model,
                                                                   data_dir=data_dir, **columns)

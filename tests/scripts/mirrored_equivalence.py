@@ -33,22 +33,14 @@ keras.utils.set_random_seed(seed)
 GLOBAL_BATCH = 8 * replicas
 spec = zoo.registry.get_spec(name)
 overrides = dict(spec.tiny_kwargs)
-if spec.modality == "image":
+accepted = spec.accepted_kwargs()
+if "sync_batchnorm" in accepted:
     overrides["sync_batchnorm"] = True  # per-replica BN statistics would differ by design
-else:
+if "dropout" in accepted:
     overrides["dropout"] = 0.0  # dropout masks are drawn per replica
-info = spec.input_spec(overrides)
 rng = np.random.default_rng(seed)
 count = GLOBAL_BATCH * steps
-if info["modality"] == "text":
-    inputs = rng.integers(1, info["vocabulary_size"], (count, info["sequence_length"]))
-    inputs[::3, info["sequence_length"] // 2:] = 0  # some padded rows
-    inputs = inputs.astype("int32")
-    if "input_names" in info:  # BERT: token, segment and mask ids
-        inputs = {"token_ids": inputs, "segment_ids": np.zeros_like(inputs),
-                  "padding_mask": (inputs != 0).astype("int32")}
-else:
-    inputs = rng.uniform(0, 255, (count, *info["shape"])).astype("float32")
+inputs = spec.input_for(overrides).random_batch(count, seed=seed)
 labels = rng.integers(0, overrides["num_classes"], count).astype("int32")
 initial = zoo.get_model(name, **overrides).get_weights()
 recipe = zoo.get_recipe(name)

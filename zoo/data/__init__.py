@@ -16,11 +16,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import importlib
 
-from zoo import errors, validation
-from zoo.data.catalog import SOURCES, DatasetSource
+from zoo import errors, factory, inputs, validation
 from zoo.data import tokenizers  # noqa: F401  (light: imports TensorFlow only when used)
+from zoo.data.catalog import SOURCES, get_source
 from zoo.data.image import AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "DatasetInfo", "dataset_info", "get_dataset", "get_tokenizer",
@@ -39,7 +39,8 @@ class DatasetInfo:
         image_shape: tuple or None. Native `(H, W, C)`; None when it varies.
         augmentation: str. Default augmentation policy when `augment=True`.
         description: str. One line.
-        modality: str. `"image"` or `"text"`.
+        modality: str. The kind of input it holds: a key of
+            `zoo.inputs.KINDS` (`"image"`, `"text"`, `"audio"`).
         sequence_length: int or None. Text: a length covering the examples.
     """
 
@@ -61,7 +62,8 @@ def list_datasets(modality: str | None = None) -> list[str]:
     """Names `get_dataset` accepts (folder and CSV/TSV paths are accepted too).
 
     Args:
-        modality: str or None. Keep `"image"` or `"text"` datasets only.
+        modality: str or None. Keep datasets of this kind only (`"image"`,
+            `"text"`, ...).
 
     Example:
 
@@ -98,7 +100,7 @@ def dataset_info(name, *, data_dir=None, text_column: str = "text",
         return DatasetInfo(str(name), "folder", tuple(folder.class_names(name)), None, "none",
                            f"{modality} files in class subfolders of {str(name)!r}",
                            modality=modality)
-    source = _source(name)
+    source = get_source(name)
     from zoo.data.tfds_source import get_builder
 
     names = get_builder(source, data_dir).info.features[source.label_key].names
@@ -124,8 +126,9 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     """
     from zoo.data import text
 
-    train, _ = _text_splits(name, data_dir, table_columns)
-    return text.adapt_tokenizer(train.map(lambda t, _: t), text.text_target(model))
+    train, _ = text.text_splits(name, data_dir, table_columns)
+    spec = _model_input(model, "text", name) or text.default_input()
+    return text.adapt_tokenizer(train.map(lambda t, _: t), spec)
 
 
 def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[str]:
@@ -142,8 +145,10 @@ def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[s
     >>> zoo.data.text_examples("sentiment", 2)
     ['the plot was not dull , it was clever', ...]
     """
+    from zoo.data import text
+
     count = validation.check_positive_int("count", count)
-    _, val = _text_splits(name, data_dir, table_columns)
+    _, val = text.text_splits(name, data_dir, table_columns)
     return [t.decode("utf-8") for t, _ in val.take(count).as_numpy_iterator()]
 
 
@@ -184,8 +189,6 @@ def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augmen
     >>> train, val = zoo.get_dataset("cifar10", model="resnet20", batch_size=128)
     >>> images, labels = next(iter(train))
     """
-    from zoo.data import folder, image, pipeline, text
-
     batch_size = validation.check_positive_int("batch_size", batch_size)
     if strategy is not None:
         from zoo import distribute
@@ -193,88 +196,27 @@ def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augmen
         distribute.per_replica_batch_size(batch_size, strategy)
     info = dataset_info(name, data_dir=data_dir, **table_columns)
     _check_model_outputs(model, info)
-    if info.modality == "text":
-        target = text.text_target(model)
-        train, val = _text_splits(name, data_dir, table_columns)
-        if tokenizer is None:
-            tokenizer = text.adapt_tokenizer(train.map(lambda t, _: t), target)
-        elif tokenizer.vocabulary_size > target["vocabulary_size"]:
-            raise errors.InvalidArgumentError(
-                f"The tokenizer has {tokenizer.vocabulary_size} tokens but the model embeds "
-                f"only {target['vocabulary_size']}. Received: tokenizer with "
-                f"vocabulary_size={tokenizer.vocabulary_size}"
-            )
-        elif tokenizer.sequence_length > target["sequence_length"]:
-            raise errors.InvalidArgumentError(
-                f"The tokenizer makes sequences of {tokenizer.sequence_length} ids but the "
-                f"model reads at most {target['sequence_length']}. Received: tokenizer with "
-                f"sequence_length={tokenizer.sequence_length}; use a tokenizer of "
-                f"sequence_length <= {target['sequence_length']}"
-            )
-        common = dict(tokenizer=tokenizer, batch_size=batch_size, strategy=strategy)
-        return (text.build_text_pipeline(train, training=True, seed=seed, **common),
-                text.build_text_pipeline(val, training=False, **common))
-
-    shape = image.target_shape(model)
-    policy = _augmentation(augment, info.augmentation)
-    if info.source == "folder":
-        train, val = folder.load_folder(name, shape)
-        cache = True  # decoded at the model's size: small enough for most folders
-    else:
-        from zoo.data.tfds_source import load_splits
-
-        source = SOURCES[info.name]
-        _, train, val = load_splits(source, data_dir)
-        cache = source.cache
-    common = dict(shape=shape, batch_size=batch_size, cache=cache, strategy=strategy)
-    return (pipeline.build_pipeline(train, training=True, augmentation=policy, seed=seed,
-                                    **common),
-            pipeline.build_pipeline(val, training=False, **common))
+    spec = _model_input(model, info.modality, info.name)
+    # The input kind names the module that builds its pipelines.
+    module = importlib.import_module(inputs.KINDS[info.modality].pipeline)
+    return module.make_pipelines(name, info, spec, batch_size=batch_size, data_dir=data_dir,
+                                 augment=augment, strategy=strategy, seed=seed,
+                                 tokenizer=tokenizer, table_columns=table_columns)
 
 
-def _text_splits(name, data_dir, table_columns):
-    """Unbatched `(text, label)` train and validation datasets of any text source."""
-    from zoo.data import folder, text
-
-    if text.is_table_file(name):
-        return text.load_table(name, **table_columns)
-    if folder.is_folder_dataset(name):
-        return text.load_text_folder(name, folder.class_names(name))
-    source = _source(name)
-    if source.modality != "text":
+def _model_input(model, kind: str, dataset):
+    """The input spec of `model` (None for no model), which must be of `kind`."""
+    if model is None:
+        return None
+    spec = factory.input_of(model)
+    if spec.kind != kind:
         raise errors.InvalidArgumentError(
-            f"Dataset {source.name!r} holds images, not text. Text datasets: "
-            f"{list_datasets('text')}. Received: {source.name!r}"
+            f"Dataset {str(dataset)!r} holds {kind} data but model "
+            f"{getattr(model, 'name', model)!r} takes {spec.kind} inputs; pick a model of "
+            f"the dataset's kind (zoo.list_models()). Received: model="
+            f"{getattr(model, 'name', model)!r}"
         )
-    from zoo.data.tfds_source import load_splits
-
-    _, train, val = load_splits(source, data_dir)
-    return train, val
-
-
-def _source(name) -> DatasetSource:
-    if isinstance(name, str) and name in SOURCES:
-        return SOURCES[name]
-    if isinstance(name, (str, Path)) and ("/" in str(name) or "\\" in str(name)
-                                          or Path(str(name)).suffix in (".csv", ".tsv")):
-        raise errors.DatasetNotAvailableError(
-            f"Dataset path {str(name)!r} does not exist. Pass an existing folder of class "
-            f"subfolders, a .csv/.tsv file, or one of {list_datasets()}."
-        )
-    raise errors.UnknownDatasetError(name, list_datasets())
-
-
-def _augmentation(augment, default: str) -> str:
-    if augment is True:
-        return default
-    if augment is False or augment is None:
-        return "none"
-    if isinstance(augment, str) and augment in AUGMENTATIONS:
-        return augment
-    raise errors.InvalidArgumentError(
-        f"augment must be True, False or one of {sorted(AUGMENTATIONS)}. "
-        f"Received: augment={augment!r}"
-    )
+    return spec
 
 
 def _check_model_outputs(model, info: DatasetInfo) -> None:

@@ -10,6 +10,9 @@ memory. A path to a folder of class subfolders is also a dataset (see
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+
+from zoo import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,3 +98,24 @@ SOURCES = {
                       description="598,000 Yelp reviews, positive/negative."),
     )
 }
+
+
+def get_source(name) -> DatasetSource:
+    """The `DatasetSource` of a dataset name.
+
+    Args:
+        name: str. A name of `SOURCES`.
+
+    Raises:
+        DatasetNotAvailableError: `name` looks like a path that does not exist.
+        UnknownDatasetError: any other unknown name (close matches listed).
+    """
+    if isinstance(name, str) and name in SOURCES:
+        return SOURCES[name]
+    if isinstance(name, (str, Path)) and ("/" in str(name) or "\\" in str(name)
+                                          or Path(str(name)).suffix in (".csv", ".tsv")):
+        raise errors.DatasetNotAvailableError(
+            f"Dataset path {str(name)!r} does not exist. Pass an existing folder of class "
+            f"subfolders, a .csv/.tsv file, or one of {sorted(SOURCES)}."
+        )
+    raise errors.UnknownDatasetError(name, sorted(SOURCES))

@@ -9,43 +9,57 @@ instead of one per image.
 from __future__ import annotations
 
 from zoo import errors
+from zoo.inputs import AUGMENTATIONS
 
-# Policy name -> what it does; recipes name one of these.
-AUGMENTATIONS = {
-    "none": "no augmentation",
-    "shift": "random translation up to 1/8 of the size (digits, no flip)",
-    "cifar": "pad 4 pixels and random crop (as a translation), horizontal flip",
-    "imagenet": "random zoom-in up to 35% (a scale crop), horizontal flip",
-}
+__all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "make_pipelines"]
 
-
-def target_shape(model=None) -> tuple | None:
-    """The `(height, width, channels)` a model takes, or None to keep the data's.
+def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True,
+                   strategy=None, seed=None, tokenizer=None, table_columns=None):
+    """`(train, val)` image pipelines of a dataset fitted to `spec`.
 
     Args:
-        model: None, a registered model name, or a `keras.Model` with one image
-            input.
+        name: str or Path. The dataset (see `zoo.get_dataset`).
+        info: DatasetInfo. Its description.
+        spec: ImageInput or None. The model's input; None keeps the data's
+            own size and channels.
+        batch_size: int. The global batch size.
+        data_dir: str or None. tfds data directory.
+        augment: bool or str. True for the dataset's default policy, False
+            for none, or a name of `AUGMENTATIONS`.
+        strategy: tf.distribute.Strategy or None. Shard by example under it.
+        seed: int or None. Shuffle seed.
+        tokenizer, table_columns: unused by images.
     """
-    if model is None:
-        return None
-    if isinstance(model, str):
-        from zoo import registry
+    from zoo.data import folder, pipeline
+    from zoo.data.catalog import SOURCES
+    from zoo.data.tfds_source import load_splits
 
-        spec = registry.get_spec(model).input_spec()
-        if spec.get("modality") != "image":
-            raise errors.InvalidArgumentError(
-                f"Model {model!r} does not take images (modality "
-                f"{spec.get('modality')!r}); pick an image dataset's model. Received: "
-                f"model={model!r}"
-            )
-        return tuple(spec["shape"])
-    inputs = getattr(model, "inputs", None)
-    if not inputs or len(inputs) != 1 or len(inputs[0].shape) != 4:
-        raise errors.InvalidArgumentError(
-            f"get_dataset needs a model with one image input of shape (batch, H, W, C) "
-            f"or a registered model name. Received: model={model!r}"
-        )
-    return tuple(inputs[0].shape[1:])
+    shape = spec.shape if spec is not None else None
+    policy = _augmentation(augment, info.augmentation)
+    if info.source == "folder":
+        train, val = folder.load_folder(name, shape)
+        cache = True  # decoded at the model's size: small enough for most folders
+    else:
+        source = SOURCES[info.name]
+        _, train, val = load_splits(source, data_dir)
+        cache = source.cache
+    common = dict(shape=shape, batch_size=batch_size, cache=cache, strategy=strategy)
+    return (pipeline.build_pipeline(train, training=True, augmentation=policy, seed=seed,
+                                    **common),
+            pipeline.build_pipeline(val, training=False, **common))
+
+
+def _augmentation(augment, default: str) -> str:
+    if augment is True:
+        return default
+    if augment is False or augment is None:
+        return "none"
+    if isinstance(augment, str) and augment in AUGMENTATIONS:
+        return augment
+    raise errors.InvalidArgumentError(
+        f"augment must be True, False or one of {sorted(AUGMENTATIONS)}. "
+        f"Received: augment={augment!r}"
+    )
 
 
 def fit_image(image, shape):

@@ -127,51 +127,91 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
         **common)
 
 
-def text_target(model) -> dict:
-    """`{"vocabulary_size", "sequence_length", "tokenizer"}` a text model expects.
+def default_input():
+    """The `TokenInput` used when `get_dataset` is given no model."""
+    from zoo.inputs import TokenInput
+
+    return TokenInput(length=DEFAULT_SEQUENCE_LENGTH, vocabulary_size=DEFAULT_VOCABULARY_SIZE)
+
+
+def text_splits(name, data_dir=None, table_columns=None):
+    """Unbatched `(text, label)` train and validation datasets of any text source.
 
     Args:
-        model: None, a registered model name, or a zoo text `keras.Model`
-            (a `TextClassifier` or a keras-hub `BertTextClassifier`).
+        name: str or Path. A text dataset name, a folder of `.txt` class
+            subfolders, or a CSV/TSV file.
+        data_dir: str or None. tfds data directory.
+        table_columns: dict or None. `text_column` / `label_column` of a table.
     """
-    if model is None:
-        return {"vocabulary_size": DEFAULT_VOCABULARY_SIZE,
-                "sequence_length": DEFAULT_SEQUENCE_LENGTH, "tokenizer": "word"}
-    if isinstance(model, str):
-        from zoo import registry
+    from zoo.data import folder
+    from zoo.data.catalog import SOURCES, get_source
+    from zoo.data.tfds_source import load_splits
 
-        spec = registry.get_spec(model).input_spec()
-    else:
-        backbone = getattr(model, "backbone", None)
-        length = getattr(backbone, "sequence_length", None) or getattr(
-            backbone, "max_sequence_length", None)
-        spec = {"modality": "text", "vocabulary_size": getattr(backbone, "vocabulary_size", None),
-                "sequence_length": length,
-                # keras-hub BERT takes token, segment and mask inputs: WordPiece packs them.
-                "tokenizer": "wordpiece" if len(model.inputs) == 3 else "word"}
-    if spec.get("modality") != "text" or not spec.get("vocabulary_size") or not spec.get(
-            "sequence_length"):
+    if is_table_file(name):
+        return load_table(name, **(table_columns or {}))
+    if folder.is_folder_dataset(name):
+        return load_text_folder(name, folder.class_names(name))
+    source = get_source(name)
+    if source.modality != "text":
         raise errors.InvalidArgumentError(
-            f"A text dataset needs a text model (token ids in, with a vocabulary size and "
-            f"sequence length). Received: model={getattr(model, 'name', model)!r}"
+            f"Dataset {source.name!r} holds {source.modality}s, not text. Text datasets: "
+            f"{sorted(n for n, s in SOURCES.items() if s.modality == 'text')}. "
+            f"Received: {source.name!r}"
         )
-    return {"vocabulary_size": int(spec["vocabulary_size"]),
-            "sequence_length": int(spec["sequence_length"]),
-            "tokenizer": spec.get("tokenizer", "word")}
+    _, train, val = load_splits(source, data_dir)
+    return train, val
 
 
-def adapt_tokenizer(texts, target: dict):
-    """The tokenizer `target` names, adapted on `texts`.
+def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True, strategy=None,
+                   seed=None, tokenizer=None, table_columns=None):
+    """`(train, val)` token-id pipelines of a text dataset fitted to `spec`.
+
+    Args:
+        name: str or Path. The dataset (see `zoo.get_dataset`).
+        info: DatasetInfo. Its description.
+        spec: TokenInput or None. The model's input; None for the defaults.
+        batch_size: int. The global batch size.
+        data_dir: str or None. tfds data directory.
+        augment: ignored: text pipelines do not augment.
+        strategy: tf.distribute.Strategy or None. Shard by example under it.
+        seed: int or None. Shuffle seed.
+        tokenizer: WordTokenizer, WordPieceTokenizer or None. None adapts the
+            spec's tokenizer kind on the training split.
+        table_columns: dict or None. `text_column` / `label_column` of a table.
+    """
+    spec = spec or default_input()
+    train, val = text_splits(name, data_dir, table_columns)
+    if tokenizer is None:
+        tokenizer = adapt_tokenizer(train.map(lambda t, _: t), spec)
+    elif tokenizer.vocabulary_size > spec.vocabulary_size:
+        raise errors.InvalidArgumentError(
+            f"The tokenizer has {tokenizer.vocabulary_size} tokens but the model embeds "
+            f"only {spec.vocabulary_size}. Received: tokenizer with "
+            f"vocabulary_size={tokenizer.vocabulary_size}"
+        )
+    elif tokenizer.sequence_length > spec.length:
+        raise errors.InvalidArgumentError(
+            f"The tokenizer makes sequences of {tokenizer.sequence_length} ids but the "
+            f"model reads at most {spec.length}. Received: tokenizer with "
+            f"sequence_length={tokenizer.sequence_length}; use a tokenizer of "
+            f"sequence_length <= {spec.length}"
+        )
+    common = dict(tokenizer=tokenizer, batch_size=batch_size, strategy=strategy)
+    return (build_text_pipeline(train, training=True, seed=seed, **common),
+            build_text_pipeline(val, training=False, **common))
+
+
+def adapt_tokenizer(texts, spec):
+    """The tokenizer `spec` names, adapted on `texts`.
 
     Args:
         texts: tf.data.Dataset of scalar strings.
-        target: dict. From `text_target`.
+        spec: TokenInput. Tokenizer kind, vocabulary size and sequence length.
     """
     from zoo.data.tokenizers import TOKENIZERS
 
-    return TOKENIZERS[target["tokenizer"]].adapt(
-        texts, vocabulary_size=target["vocabulary_size"],
-        sequence_length=target["sequence_length"])
+    return TOKENIZERS[spec.tokenizer].adapt(
+        texts, vocabulary_size=spec.vocabulary_size, sequence_length=spec.length)
 
 
 def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,

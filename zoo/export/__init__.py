@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import errors
+from zoo.inputs import for_model as input_of
 from zoo.export.report import ExportReport, FormatResult
 
 FORMATS = ("savedmodel", "onnx")
@@ -147,7 +148,7 @@ def _feeds(model, inputs) -> dict:
     """One float32/int32 array per model input, keyed by input name, checked."""
     specs = {t.name: t for t in model.inputs}
     if inputs is None:
-        return {n: _random_input(t) for n, t in specs.items()}
+        inputs = input_of(model).random_batch(_RANDOM_EXAMPLES)
     if not isinstance(inputs, dict):
         if len(specs) != 1:
             raise errors.InvalidArgumentError(
@@ -187,14 +188,6 @@ def _text_feeds(texts, tokenizer):
     # BERT tokenizers return token, segment and mask ids; word tokenizers one matrix.
     token_ids = {k: v.numpy() for k, v in ids.items()} if isinstance(ids, dict) else ids.numpy()
     return {"texts": np.array(texts, dtype=str)}, token_ids
-
-
-def _random_input(tensor) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    shape = [_RANDOM_EXAMPLES] + [d if d is not None else 16 for d in tensor.shape[1:]]
-    if "int" in str(tensor.dtype):
-        return rng.integers(1, 100, shape).astype(str(tensor.dtype))
-    return rng.uniform(0.0, 255.0, shape).astype("float32")
 
 
 def _model_inputs(model, feeds: dict):

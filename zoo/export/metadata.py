@@ -6,6 +6,9 @@ import datetime
 import importlib.metadata
 from pathlib import Path
 
+from zoo import registry
+from zoo.inputs import for_model
+
 
 def _version(package: str) -> str | None:
     try:
@@ -14,27 +17,16 @@ def _version(package: str) -> str | None:
         return None
 
 
-def input_description(model, model_name: str | None) -> list[dict]:
-    """Name, shape, dtype (and value range for images) of each model input.
+def input_spec_of(model, model_name: str | None):
+    """The input spec: the registered one when `model_name` is registered.
 
     Args:
         model: keras.Model. The exported model.
         model_name: str or None. Its registered name, for the richer spec.
     """
-    spec = {}
-    if model_name:
-        from zoo import registry
-
-        if model_name in registry.list_models():
-            spec = registry.get_spec(model_name).input_spec()
-    described = []
-    for tensor in model.inputs:
-        entry = {"name": tensor.name, "shape": [None if d is None else int(d) for d in tensor.shape],
-                 "dtype": str(tensor.dtype)}
-        if spec.get("modality") == "image":
-            entry["value_range"] = spec["value_range"]
-        described.append(entry)
-    return described
+    if model_name and model_name in registry.list_models():
+        return registry.get_spec(model_name).input
+    return for_model(model)
 
 
 def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer=None) -> dict:
@@ -49,16 +41,14 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
         extra: dict. Caller's additions (run dir, dataset, metrics).
         tokenizer: WordTokenizer or None. For text exports.
     """
-    image = len(model.inputs) == 1 and len(model.inputs[0].shape) == 4
+    described = input_spec_of(model, model_name).metadata(model)
     return {
         "model": model_name,
-        "inputs": input_description(model, model_name),
+        "inputs": described["inputs"],
         "outputs": {"shape": [None, int(model.outputs[0].shape[-1])],
                     "meaning": "class probabilities" if _ends_in_softmax(model) else "logits"},
         "labels": list(labels) if labels is not None else None,
-        "preprocessing": (
-            "raw float32 images in [0, 255], NHWC; rescaling and normalization are inside "
-            "the graph" if image else "none outside the graph"),
+        "preprocessing": described["preprocessing"],
         **(_text_section(tokenizer) if tokenizer is not None else {}),
         # Paths relative to the export directory: they stay right when it moves.
         "artifacts": {r.format: Path(r.path).name for r in report.formats},

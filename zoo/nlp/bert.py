@@ -12,6 +12,7 @@ preset directory, which works offline).
 from __future__ import annotations
 
 from zoo import validation
+from zoo.inputs import TokenInput
 from zoo.registry import register_model
 from zoo.vision.classifier import CLASSIFIER_ACTIVATIONS
 
@@ -84,11 +85,12 @@ for _size, (_layers, _hidden) in SIZES.items():
         f"bert_{_size}",
         family="bert",
         task="text_classification",
-        modality="text",
+        input=TokenInput(tokenizer="wordpiece"),
         fixed_kwargs={"size": _size},
         default_kwargs={"num_classes": 2, "vocabulary_size": 30522, "sequence_length": 512},
         default_dataset="sentiment",
         recipe="bert_text",
+        dataset_recipes={"sentiment": "sentiment_bert"},
         tags=("transformer", "bert", "keras-hub"),
         description=f"BERT L={_layers} H={_hidden} ({_hidden // 64} heads) with a "
                     f"classification head on [CLS].",

@@ -7,6 +7,7 @@ import keras
 from zoo import validation
 from zoo.layers.pooling import MaskedMeanPooling
 from zoo.nlp.classifier import TextClassifier
+from zoo.inputs import TokenInput
 from zoo.registry import register_model
 
 
@@ -75,7 +76,7 @@ class LSTMBackbone(keras.Model):
     "lstm",
     family="lstm",
     task="text_classification",
-    modality="text",
+    input=TokenInput(tokenizer="word"),
     default_kwargs={"num_classes": 2, "vocabulary_size": 20000, "sequence_length": 256},
     default_dataset="sentiment",
     recipe="lstm_text",

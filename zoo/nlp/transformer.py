@@ -14,6 +14,7 @@ from zoo import errors, validation
 from zoo.layers.activations import gelu_tanh
 from zoo.layers.pooling import MaskedMeanPooling
 from zoo.nlp.classifier import TextClassifier
+from zoo.inputs import TokenInput
 from zoo.registry import register_model
 
 # name: (num_layers, hidden_dim, num_heads, intermediate_dim)
@@ -117,7 +118,7 @@ for _size, (_layers, _hidden, _heads, _ffn) in SIZES.items():
         f"transformer_encoder_{_size}",
         family="transformer_encoder",
         task="text_classification",
-        modality="text",
+        input=TokenInput(tokenizer="word"),
         fixed_kwargs={"size": _size},
         default_kwargs={"num_classes": 2, "vocabulary_size": 20000, "sequence_length": 256},
         default_dataset="sentiment",

@@ -24,6 +24,7 @@ import keras
 
 from zoo import validation
 from zoo.layers import ZeroPadShortcut
+from zoo.inputs import ImageInput
 from zoo.registry import register_model
 from zoo.vision.classifier import ImageClassifier
 
@@ -373,11 +374,12 @@ for _depth in CIFAR_DEPTHS:
         f"resnet{_depth}",
         family="resnet",
         task="image_classification",
-        modality="image",
+        input=ImageInput(),
         fixed_kwargs={"depth": _depth},
         default_kwargs={"num_classes": 10, "input_shape": (32, 32, 3)},
         default_dataset="cifar10",
         recipe="cifar_resnet",
+        dataset_recipes={"digits": "digits_resnet"},
         tags=("cifar", "resnet_v1"),
         description=f"CIFAR ResNet-{_depth}, 3 stages of basic blocks ({_CIFAR_PARAMS[_depth]} params).",
         paper=_PAPER + ", section 4.2",
@@ -389,11 +391,12 @@ for _depth in IMAGENET_DEPTHS:
         f"resnet{_depth}",
         family="resnet",
         task="image_classification",
-        modality="image",
+        input=ImageInput(),
         fixed_kwargs={"depth": _depth},
         default_kwargs={"num_classes": 1000, "input_shape": (224, 224, 3)},
         default_dataset="imagenet2012",
         recipe="imagenet_resnet",
+        dataset_recipes={"digits": "digits_resnet"},
         tags=("imagenet", "resnet_v1.5"),
         description=f"ImageNet ResNet-{_depth} v1.5 ({IMAGENET_DEPTHS[_depth][0]} blocks).",
         paper=_PAPER + "; v1.5 stride placement as in torchvision",
