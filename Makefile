@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test install bench docs clean
+.PHONY: demo test lint install bench docs clean
 
 install: $(STAMP)
 
@@ -20,8 +20,14 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m zoo.demo --out $(DEMO_DIR)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+# ruff (lint + format) and the import-linter layers contract in setup.cfg.
+lint: $(STAMP)
+	$(BIN)/ruff check zoo tests benchmarks
+	$(BIN)/ruff format --check zoo tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/bench_models.py resnet20 resnet50

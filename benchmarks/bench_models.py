@@ -30,31 +30,49 @@ def main(argv=None) -> int:
     0
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=["resnet20", "resnet50"],
-                        help="registered model names (default: resnet20 resnet50)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        default=["resnet20", "resnet50"],
+        help="registered model names (default: resnet20 resnet50)",
+    )
     parser.add_argument("--batch-sizes", default="1,32", help="comma-separated, e.g. 1,32")
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per figure")
     parser.add_argument("--train-batch", type=int, default=8)
     parser.add_argument("--train-steps", type=int, default=4, help="0 skips training")
-    parser.add_argument("--formats", default=",".join(FORMATS),
-                        help="comma-separated subset of " + ",".join(FORMATS))
-    parser.add_argument("--time-budget", type=float, default=TIME_BUDGET_S,
-                        help="seconds per figure before repeats stop early")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help="comma-separated subset of " + ",".join(FORMATS),
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=TIME_BUDGET_S,
+        help="seconds per figure before repeats stop early",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this file")
     args = parser.parse_args(argv)
     try:
         sizes = tuple(int(s) for s in args.batch_sizes.split(","))
     except ValueError:
-        parser.error(f"--batch-sizes takes integers separated by commas. "
-                     f"Received: {args.batch_sizes!r}")
+        parser.error(
+            f"--batch-sizes takes integers separated by commas. Received: {args.batch_sizes!r}"
+        )
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
 
     results = []
     for name in args.names:
         start = time.perf_counter()
-        result = bench(name, batch_sizes=sizes, repeats=args.repeats,
-                       train_batch=args.train_batch, train_steps=args.train_steps,
-                       formats=formats, time_budget_s=args.time_budget)
+        result = bench(
+            name,
+            batch_sizes=sizes,
+            repeats=args.repeats,
+            train_batch=args.train_batch,
+            train_steps=args.train_steps,
+            formats=formats,
+            time_budget_s=args.time_budget,
+        )
         print(format_bench(result))
         print(f"(measured in {time.perf_counter() - start:.0f} s)\n", flush=True)
         results.append(result.to_dict())

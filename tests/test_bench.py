@@ -29,8 +29,15 @@ def artifacts(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny(artifacts):
-    return bench("resnet20", batch_sizes=(1, 2), repeats=2, train_batch=4, train_steps=2,
-                 tmp_dir=artifacts, **TINY)
+    return bench(
+        "resnet20",
+        batch_sizes=(1, 2),
+        repeats=2,
+        train_batch=4,
+        train_steps=2,
+        tmp_dir=artifacts,
+        **TINY,
+    )
 
 
 def test_bench_measures_every_runtime(tiny):
@@ -59,9 +66,16 @@ def test_bench_keeps_artifacts_in_tmp_dir(tiny, artifacts):
 
 def test_format_bench_shows_runtimes_and_figures(tiny):
     text = format_bench(tiny)
-    for word in ("resnet20", "270,355" if tiny.params == 270355 else f"{tiny.params:,}",
-                 "8x8x1", "examples/s", "b2 speedup", "savedmodel", "onnx",
-                 *RUNTIME_LABELS.values()):
+    for word in (
+        "resnet20",
+        "270,355" if tiny.params == 270355 else f"{tiny.params:,}",
+        "8x8x1",
+        "examples/s",
+        "b2 speedup",
+        "savedmodel",
+        "onnx",
+        *RUNTIME_LABELS.values(),
+    ):
         assert word in text
     assert f"{tiny.train_examples_per_s:,.1f}" in text
     for runtime, by_batch in tiny.latency_ms.items():
@@ -73,28 +87,36 @@ def test_format_bench_shows_runtimes_and_figures(tiny):
 def test_one_format_without_training():
     # ONNX alone: Keras' exporter needs a model that has been called, which
     # the SavedModel export otherwise does first. Keras is always measured.
-    result = bench("resnet20", batch_sizes=(2,), repeats=1, train_steps=0, formats=("onnx",),
-                   **TINY)
+    result = bench(
+        "resnet20", batch_sizes=(2,), repeats=1, train_steps=0, formats=("onnx",), **TINY
+    )
     assert result.train_examples_per_s is None and set(result.export_s) == {"onnx"}
-    assert list(result.latency_ms) == ["keras_predict_on_batch", "keras_call", "keras_predict",
-                                       "onnxruntime"]
+    assert list(result.latency_ms) == [
+        "keras_predict_on_batch",
+        "keras_call",
+        "keras_predict",
+        "onnxruntime",
+    ]
     text = format_bench(result)
     assert "train: not measured" in text and "artifacts: onnx" in text
     assert "savedmodel" not in text
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(batch_sizes=(1, 0)), r"batch_sizes=\(1, 0\)"),
-    (dict(batch_sizes=()), r"batch_sizes=\(\)"),
-    (dict(batch_sizes=32), "batch_sizes=32"),
-    (dict(batch_sizes=("1",)), r"batch_sizes=\('1',\)"),
-    (dict(repeats=0), "repeats=0"),
-    (dict(repeats=2.5), "repeats=2.5"),
-    (dict(train_batch=0), "train_batch=0"),
-    (dict(train_steps=-1), "train_steps=-1"),
-    (dict(formats=("keras", "tflite")), "formats='tflite'"),
-    (dict(time_budget_s=0), "time_budget_s=0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_sizes=(1, 0)), r"batch_sizes=\(1, 0\)"),
+        (dict(batch_sizes=()), r"batch_sizes=\(\)"),
+        (dict(batch_sizes=32), "batch_sizes=32"),
+        (dict(batch_sizes=("1",)), r"batch_sizes=\('1',\)"),
+        (dict(repeats=0), "repeats=0"),
+        (dict(repeats=2.5), "repeats=2.5"),
+        (dict(train_batch=0), "train_batch=0"),
+        (dict(train_steps=-1), "train_steps=-1"),
+        (dict(formats=("keras", "tflite")), "formats='tflite'"),
+        (dict(time_budget_s=0), "time_budget_s=0"),
+    ],
+)
 def test_bad_arguments_name_the_value(kwargs, match):
     with pytest.raises(errors.InvalidArgumentError, match=match):
         bench("resnet20", **TINY, **kwargs)
@@ -115,12 +137,28 @@ def test_cli_passes_its_options_to_bench(monkeypatch, capsys, tiny):
         return tiny
 
     monkeypatch.setattr("zoo.bench.bench", fake_bench)
-    code = main(["bench", "resnet20", "--batch-sizes", "1,2", "--repeats", "2",
-                 "--train-batch", "4", "--train-steps", "2",
-                 "--set", "input_shape=(8,8,1)", "--set", "num_classes=3"])
+    code = main(
+        [
+            "bench",
+            "resnet20",
+            "--batch-sizes",
+            "1,2",
+            "--repeats",
+            "2",
+            "--train-batch",
+            "4",
+            "--train-steps",
+            "2",
+            "--set",
+            "input_shape=(8,8,1)",
+            "--set",
+            "num_classes=3",
+        ]
+    )
     assert code == 0 and capsys.readouterr().out.strip() == format_bench(tiny)
-    assert seen == dict(name="resnet20", batch_sizes=(1, 2), repeats=2, train_batch=4,
-                        train_steps=2, overrides=TINY)
+    assert seen == dict(
+        name="resnet20", batch_sizes=(1, 2), repeats=2, train_batch=4, train_steps=2, overrides=TINY
+    )
 
 
 def test_cli_bad_batch_sizes(capsys):
@@ -129,8 +167,9 @@ def test_cli_bad_batch_sizes(capsys):
 
 
 def test_benchmark_script_writes_json(monkeypatch, capsys, tmp_path, tiny):
-    spec = importlib.util.spec_from_file_location("bench_models",
-                                                  ROOT / "benchmarks" / "bench_models.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_models", ROOT / "benchmarks" / "bench_models.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     monkeypatch.setattr(script, "bench", lambda name, **kwargs: tiny)

@@ -33,12 +33,27 @@ def test_info_text_and_json(capsys):
     "argv, match",
     [
         (["info", "resnt20"], "Did you mean: 'resnet20'"),
-        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--set", "num_classes=0"],
-         "num_classes=0"),
-        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--set", "oops"],
-         "KEY=VALUE"),
-        (["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--recipe", "fast"],
-         "Unknown recipe 'fast'"),
+        (
+            [
+                "train",
+                "resnet20",
+                "--dataset",
+                "digits",
+                "--out",
+                "{tmp}/r",
+                "--set",
+                "num_classes=0",
+            ],
+            "num_classes=0",
+        ),
+        (
+            ["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--set", "oops"],
+            "KEY=VALUE",
+        ),
+        (
+            ["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--recipe", "fast"],
+            "Unknown recipe 'fast'",
+        ),
         (["evaluate", "{tmp}/missing"], "not a run directory"),
         (["export", "{tmp}/missing", "--out", "{tmp}/x"], "not a run directory"),
     ],
@@ -54,11 +69,19 @@ def test_user_errors_print_one_line_and_exit_2(capsys, tmp_path, argv, match):
 
 
 def test_console_script_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "zoo", "list", "resnet5*"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo", "list", "resnet5*"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and out.stdout.split() == ["resnet50", "resnet56"]
-    bad = subprocess.run([sys.executable, "-m", "zoo", "train", "resnet20"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "resnet20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "--dataset" in bad.stderr
 
 
@@ -67,9 +90,29 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     devices must be made before TensorFlow starts), then evaluate and export."""
     run_dir, out_dir = tmp_path / "run", tmp_path / "export"
     train = subprocess.run(
-        [sys.executable, "-m", "zoo", "train", "resnet20", "--dataset", "digits", "--epochs", "1",
-         "--strategy", "mirrored", "--cpu-replicas", "2", "--seed", "5", "--out", str(run_dir)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "zoo",
+            "train",
+            "resnet20",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--strategy",
+            "mirrored",
+            "--cpu-replicas",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            str(run_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert train.returncode == 0, train.stderr[-2000:]
     assert "training done: 1 epochs" in train.stdout
     config = json.loads((run_dir / "config.json").read_text())
@@ -80,8 +123,17 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     assert code == 0 and metrics["examples"] == 360
     assert metrics["accuracy"] == pytest.approx(config["metrics"]["accuracy"], abs=1e-6)
 
-    code, out, _ = run(capsys, "export", str(run_dir), "--out", str(out_dir), "--format", "onnx",
-                       "--examples", "16")
+    code, out, _ = run(
+        capsys,
+        "export",
+        str(run_dir),
+        "--out",
+        str(out_dir),
+        "--format",
+        "onnx",
+        "--examples",
+        "16",
+    )
     assert code == 0 and "onnx" in out and (out_dir / "model.onnx").is_file()
     code, _, err = run(capsys, "export", str(run_dir), "--out", str(out_dir))
     assert code == 2 and "overwrite" in err
@@ -90,8 +142,20 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
 def test_set_parses_python_and_json_spellings():
     from zoo.cli import _parse_overrides
 
-    assert _parse_overrides(["preact=true", "sync_batchnorm=False", "dropout=0.2",
-                             "input_shape=[16,16,1]", "classifier_activation=softmax",
-                             "pretrained=null"]) == {
-        "preact": True, "sync_batchnorm": False, "dropout": 0.2, "input_shape": [16, 16, 1],
-        "classifier_activation": "softmax", "pretrained": None}
+    assert _parse_overrides(
+        [
+            "preact=true",
+            "sync_batchnorm=False",
+            "dropout=0.2",
+            "input_shape=[16,16,1]",
+            "classifier_activation=softmax",
+            "pretrained=null",
+        ]
+    ) == {
+        "preact": True,
+        "sync_batchnorm": False,
+        "dropout": 0.2,
+        "input_shape": [16, 16, 1],
+        "classifier_activation": "softmax",
+        "pretrained": None,
+    }

@@ -20,7 +20,9 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     # A fresh process: the CPU can only be split before TensorFlow starts.
     out = subprocess.run(
         [sys.executable, str(SCRIPT), name, "2", "3"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert out.returncode == 0, out.stderr[-3000:]

@@ -43,11 +43,18 @@ def _run_cluster_once(argv, workers, timeout):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(workers)]}
     procs = []
     for index in range(workers):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
-               "TF_CONFIG": json.dumps({"cluster": cluster,
-                                        "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen(argv, env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        env = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            ),
+        }
+        procs.append(
+            subprocess.Popen(
+                argv, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        )
     results = []
     try:
         for proc in procs:
@@ -78,9 +85,23 @@ def test_two_workers_match_one_device(name):
 @pytest.mark.slow
 def test_zoo_train_on_two_workers_writes_one_run(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    results = run_cluster([sys.executable, "-m", "zoo", "train", "resnet20", "--dataset",
-                           "digits", "--epochs", "1", "--strategy", "multi_worker",
-                           "--out", str(run_dir)])
+    results = run_cluster(
+        [
+            sys.executable,
+            "-m",
+            "zoo",
+            "train",
+            "resnet20",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--strategy",
+            "multi_worker",
+            "--out",
+            str(run_dir),
+        ]
+    )
     assert [code for code, _, _ in results] == [0, 0], [err[-3000:] for _, _, err in results]
     chief, worker = results[0][1], results[1][1]
     assert f"run directory: {run_dir}\n" in chief
@@ -95,7 +116,8 @@ def test_zoo_train_on_two_workers_writes_one_run(tmp_path, capsys):
     assert (run_dir / "workers" / "worker-1" / "history.csv").is_file()
     # The run directory is an ordinary one afterwards.
     assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(
-        config["metrics"]["accuracy"], abs=1e-6)
+        config["metrics"]["accuracy"], abs=1e-6
+    )
     # Both workers saved the same model: trainable weights by construction,
     # batch-norm moving statistics because AverageMovingStatistics all-reduces
     # them at each epoch end (each worker updates them from its own batches).
@@ -104,7 +126,8 @@ def test_zoo_train_on_two_workers_writes_one_run(tmp_path, capsys):
 
     chief_model = keras.saving.load_model(run_dir / "model.keras", compile=False)
     worker_model = keras.saving.load_model(
-        run_dir / "workers" / "worker-1" / "model.keras", compile=False)
+        run_dir / "workers" / "worker-1" / "model.keras", compile=False
+    )
     moving = [w.path for w in chief_model.weights if "moving" in w.path]
     assert moving
     for a, b in zip(chief_model.weights, worker_model.weights):
@@ -114,9 +137,15 @@ def test_zoo_train_on_two_workers_writes_one_run(tmp_path, capsys):
 def test_cluster_size_reads_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert distribute.cluster_size() == 0
-    monkeypatch.setenv("TF_CONFIG", json.dumps({
-        "cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"], "ps": ["d:1"]},
-        "task": {"type": "chief", "index": 0}}))
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps(
+            {
+                "cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"], "ps": ["d:1"]},
+                "task": {"type": "chief", "index": 0},
+            }
+        ),
+    )
     assert distribute.cluster_size() == 3
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(errors.StrategyError, match="TF_CONFIG is not valid.*Expected JSON"):

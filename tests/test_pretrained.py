@@ -42,11 +42,14 @@ def test_tampered_weights_fail_their_checksum(pretrained_copy):
         zoo.get_model("resnet20", weights="digits")
 
 
-@pytest.mark.parametrize("weights, overrides, match", [
-    ("imagenet", {}, "Available tags: 'digits'"),
-    ("digits", {"num_classes": 5}, "num_classes=10"),
-    ("missing/file.weights.h5", {}, "not found"),
-])
+@pytest.mark.parametrize(
+    "weights, overrides, match",
+    [
+        ("imagenet", {}, "Available tags: 'digits'"),
+        ("digits", {"num_classes": 5}, "num_classes=10"),
+        ("missing/file.weights.h5", {}, "not found"),
+    ],
+)
 def test_bad_weight_requests_name_the_value(weights, overrides, match):
     with pytest.raises(errors.WeightsError, match=match):
         zoo.get_model("resnet20", weights=weights, **overrides)
@@ -55,8 +58,8 @@ def test_bad_weight_requests_name_the_value(weights, overrides, match):
 def test_publish_run_adds_a_loadable_entry(tmp_path):
     run_dir = tmp_path / "run"
     zoo.train("resnet20", "digits", run_dir, epochs=1, verbose=0)
-    entry = pretrained.publish_run(run_dir, "quick", directory=tmp_path / "weights")
+    entry = zoo.runs.publish_run(run_dir, "quick", directory=tmp_path / "weights")
     assert entry.name == "resnet20.quick" and entry.kwargs["input_shape"] == [8, 8, 1]
     assert (tmp_path / "weights" / "manifest.json").is_file()
     with pytest.raises(errors.WeightsError, match="tag='bad tag'"):
-        pretrained.publish_run(run_dir, "bad tag", directory=tmp_path / "weights")
+        zoo.runs.publish_run(run_dir, "bad tag", directory=tmp_path / "weights")

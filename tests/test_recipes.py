@@ -1,9 +1,9 @@
 """Recipes: registry, learning-rate rules, compile and callbacks."""
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 import zoo
 from zoo.losses import SparseCategoricalCrossentropyWithSmoothing
 
@@ -19,7 +19,12 @@ def test_lookup_by_recipe_or_model_name():
 def test_cifar_recipe_follows_the_paper():
     r = zoo.get_recipe("cifar_resnet")
     assert (r.optimizer, r.learning_rate, r.momentum, r.weight_decay, r.batch_size) == (
-        "sgd", 0.1, 0.9, 1e-4, 128)
+        "sgd",
+        0.1,
+        0.9,
+        1e-4,
+        128,
+    )
     assert r.augmentation == "cifar"
 
 
@@ -68,8 +73,14 @@ def test_label_smoothing_loss_matches_keras_one_hot():
 
 def test_callbacks_cover_backup_checkpoint_logs_history_nan(tmp_path):
     names = [type(c).__name__ for c in zoo.get_recipe("resnet20").callbacks(tmp_path / "run")]
-    assert names == ["AverageMovingStatistics", "BackupAndRestore", "ModelCheckpoint",
-                     "CSVLogger", "TerminateOnNaN", "TensorBoard"]
+    assert names == [
+        "AverageMovingStatistics",
+        "BackupAndRestore",
+        "ModelCheckpoint",
+        "CSVLogger",
+        "TerminateOnNaN",
+        "TensorBoard",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -89,8 +100,9 @@ def test_bad_recipe_fields(changes, match):
 
 
 def test_linear_schedule_warms_up_then_decays_to_zero():
-    recipe = zoo.get_recipe("cifar_resnet").replace(schedule="linear", warmup_epochs=1, epochs=10,
-                                                   optimizer="adamw", learning_rate=1e-3)
+    recipe = zoo.get_recipe("cifar_resnet").replace(
+        schedule="linear", warmup_epochs=1, epochs=10, optimizer="adamw", learning_rate=1e-3
+    )
     schedule = recipe.learning_rate_schedule(steps_per_epoch=10, global_batch_size=128)
     rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100, 120)]
     assert rates[0] == 0.0 and rates[2] == pytest.approx(1e-3)

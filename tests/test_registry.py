@@ -15,7 +15,12 @@ def test_list_models_sorted_naturally_and_filtered():
         CIFAR + IMAGENET, key=lambda n: int(n[6:])
     )
     assert zoo.list_models("resnet*", exclude="resnet1*") == [
-        "resnet20", "resnet32", "resnet34", "resnet44", "resnet50", "resnet56"
+        "resnet20",
+        "resnet32",
+        "resnet34",
+        "resnet44",
+        "resnet50",
+        "resnet56",
     ]
     assert zoo.list_models(["resnet2?", "resnet3?"]) == ["resnet20", "resnet32", "resnet34"]
     assert zoo.list_models("nothing*") == []
@@ -64,7 +69,10 @@ def test_model_info_card():
     assert card.family == "resnet"
     assert card.task == "image_classification"
     assert card.input_spec == {
-        "modality": "image", "shape": [32, 32, 3], "dtype": "float32", "value_range": [0.0, 255.0]
+        "modality": "image",
+        "shape": [32, 32, 3],
+        "dtype": "float32",
+        "value_range": [0.0, 255.0],
     }
     assert card.num_params == 269_722
     assert card.default_dataset == "cifar10"
@@ -85,8 +93,13 @@ class TableInput(zoo.inputs.InputSpec):
 def test_register_model_decorator_and_duplicates():
     import keras
 
-    @zoo.register_model("test_tiny_mlp", family="mlp", task="tabular", input=TableInput(),
-                        default_kwargs={"units": 4})
+    @zoo.register_model(
+        "test_tiny_mlp",
+        family="mlp",
+        task="tabular",
+        input=TableInput(),
+        default_kwargs={"units": 4},
+    )
     def tiny(units=4):
         inputs = keras.Input((3,))
         return keras.Model(inputs, keras.layers.Dense(units)(inputs))
@@ -95,14 +108,19 @@ def test_register_model_decorator_and_duplicates():
         assert zoo.get_model("test_tiny_mlp", units=2).output_shape == (None, 2)
         assert "test_tiny_mlp" in zoo.list_models(task="tabular")
         with pytest.raises(zoo.InvalidArgumentError, match="already registered"):
-            zoo.register_model("test_tiny_mlp", family="mlp", task="tabular",
-                               input=TableInput())(tiny)
+            zoo.register_model("test_tiny_mlp", family="mlp", task="tabular", input=TableInput())(
+                tiny
+            )
         with pytest.raises(zoo.InvalidArgumentError, match="not arguments"):
-            zoo.register_model("test_other", family="mlp", task="tabular", input=TableInput(),
-                               default_kwargs={"nope": 1})(tiny)
+            zoo.register_model(
+                "test_other",
+                family="mlp",
+                task="tabular",
+                input=TableInput(),
+                default_kwargs={"nope": 1},
+            )(tiny)
         with pytest.raises(zoo.InvalidArgumentError, match="input must be a zoo.inputs"):
-            zoo.register_model("test_other", family="mlp", task="tabular",
-                               input="tabular")(tiny)
+            zoo.register_model("test_other", family="mlp", task="tabular", input="tabular")(tiny)
     finally:
         zoo.registry._REGISTRY.pop("test_tiny_mlp", None)
 
@@ -130,8 +148,7 @@ def test_documented_module_paths_work_after_a_plain_import():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
 
 

@@ -48,8 +48,9 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
             raise RuntimeError("simulated crash after the first epoch")
 
     original = recipes.Recipe.callbacks
-    monkeypatch.setattr(recipes.Recipe, "callbacks",
-                        lambda self, run_dir: original(self, run_dir) + [Crash()])
+    monkeypatch.setattr(
+        recipes.Recipe, "callbacks", lambda self, run_dir: original(self, run_dir) + [Crash()]
+    )
     run_dir = tmp_path / "run"
     with pytest.raises(RuntimeError, match="simulated crash"):
         zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=7)
@@ -68,14 +69,21 @@ def test_a_seeded_run_repeats_exactly(tmp_path):
     import numpy as np
 
     small = {"embedding_dim": 8, "units": 8, "vocabulary_size": 200}
-    runs = [zoo.train("lstm", "sentiment", tmp_path / name, epochs=1, verbose=0,
-                      overrides=small, seed=seed)
-            for name, seed in (("a", 3), ("b", 3), ("c", 4))]
-    same = [np.array_equal(x, y) for x, y in zip(runs[0].model.get_weights(),
-                                                 runs[1].model.get_weights())]
+    runs = [
+        zoo.train(
+            "lstm", "sentiment", tmp_path / name, epochs=1, verbose=0, overrides=small, seed=seed
+        )
+        for name, seed in (("a", 3), ("b", 3), ("c", 4))
+    ]
+    same = [
+        np.array_equal(x, y)
+        for x, y in zip(runs[0].model.get_weights(), runs[1].model.get_weights())
+    ]
     assert all(same) and runs[0].metrics == runs[1].metrics
-    other = [np.array_equal(x, y) for x, y in zip(runs[0].model.get_weights(),
-                                                  runs[2].model.get_weights())]
+    other = [
+        np.array_equal(x, y)
+        for x, y in zip(runs[0].model.get_weights(), runs[2].model.get_weights())
+    ]
     assert not all(other)  # another seed is another run
 
 
@@ -105,9 +113,13 @@ def test_overrides_fit_the_dataset_unless_given():
     spec = zoo.registry.get_spec("resnet20")
     info = zoo.dataset_info("digits")
     assert training.fit_overrides_to_dataset(spec, {}, info) == {
-        "num_classes": 10, "input_shape": (8, 8, 1)}
+        "num_classes": 10,
+        "input_shape": (8, 8, 1),
+    }
     assert training.fit_overrides_to_dataset(spec, {"input_shape": (32, 32, 3)}, info) == {
-        "num_classes": 10, "input_shape": (32, 32, 3)}
+        "num_classes": 10,
+        "input_shape": (32, 32, 3),
+    }
 
 
 def test_bad_training_arguments_write_nothing(tmp_path):
@@ -138,19 +150,30 @@ def test_a_run_directory_that_cannot_be_made_is_a_clear_error(tmp_path, where):
 
 
 def test_a_csv_with_its_own_column_names_trains_evaluates_and_exports(tmp_path):
-    rows = ["review,stars"] + [f"review {i} was {'good' if i % 2 else 'bad'},"
-                               f"{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    rows = ["review,stars"] + [
+        f"review {i} was {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}"
+        for i in range(40)
+    ]
     table = tmp_path / "reviews.csv"
     table.write_text("\n".join(rows) + "\n")
     small = {"embedding_dim": 8, "units": 8, "vocabulary_size": 100}
     run_dir = tmp_path / "run"
-    result = zoo.train("lstm", str(table), run_dir, epochs=1, batch_size=8, verbose=0, seed=0,
-                       overrides=small, text_column="review", label_column="stars")
+    result = zoo.train(
+        "lstm",
+        str(table),
+        run_dir,
+        epochs=1,
+        batch_size=8,
+        verbose=0,
+        seed=0,
+        overrides=small,
+        text_column="review",
+        label_column="stars",
+    )
     config = json.loads((run_dir / "config.json").read_text())
     assert config["labels"] == ["neg", "pos"]
     assert config["table_columns"] == {"text_column": "review", "label_column": "stars"}
     # evaluate and export read the columns from the run, not from the caller.
-    assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(result.metrics["accuracy"],
-                                                             abs=1e-6)
+    assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=1e-6)
     report = training.export_run(run_dir, tmp_path / "export", formats=("onnx",), examples=4)
     assert report.passed and report.inputs == "given"

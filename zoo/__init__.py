@@ -30,8 +30,8 @@ from zoo.errors import (
     ExportVerificationError,
     InvalidArgumentError,
     RunDirError,
-    TrainingDivergedError,
     StrategyError,
+    TrainingDivergedError,
     UnknownDatasetError,
     UnknownModelError,
     UnknownNameError,
@@ -52,9 +52,9 @@ _LAZY = {
     "get_recipe": "zoo.recipes:get_recipe",
     "list_recipes": "zoo.recipes:list_recipes",
     "Recipe": "zoo.recipes:Recipe",
-    "export": "zoo.export:export",
-    "train": "zoo.training:train",
-    "evaluate": "zoo.training:evaluate",
+    "export": "zoo.exporting:export",
+    "train": "zoo.runs:train",
+    "evaluate": "zoo.runs:evaluate",
     "distribute": "zoo.distribute",
 }
 

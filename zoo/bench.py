@@ -27,12 +27,14 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zoo import errors, validation
+from zoo.exporting.formats import FORMATS as EXPORT_FORMATS  # imports no TensorFlow
 
-FORMATS = ("keras", "savedmodel", "onnx")
+# Keras first (the baseline), then every export format in its table's order.
+FORMATS = ("keras", *EXPORT_FORMATS)
 # Rows of the latency table, in the order they are measured. The ratios are
 # taken against BASELINE: `predict_on_batch` runs Keras' own compiled predict
 # step without `predict()`'s per-call setup (data adapter, callbacks), so it is
@@ -45,8 +47,6 @@ RUNTIME_LABELS = {
     "savedmodel": "savedmodel serve",
     "onnxruntime": "onnxruntime cpu",
 }
-# The runtime row each exported format is timed in.
-_FORMAT_RUNTIME = {"savedmodel": "savedmodel", "onnx": "onnxruntime"}
 # The first call traces a graph or allocates buffers. One more slow call
 # (caches settling) is absorbed by the median, so a second warm-up call would
 # only cost time: seconds a call for ResNet-50 at batch 32 on two cores.
@@ -56,7 +56,6 @@ WARMUP_CALLS = 1
 # minutes; never fewer than MIN_REPEATS rounds (or `repeats`, if smaller).
 TIME_BUDGET_S = 8.0
 MIN_REPEATS = 3
-from zoo.export.onnx import OPSET as ONNX_OPSET  # noqa: E402  (no TensorFlow import)
 
 
 @dataclasses.dataclass
@@ -186,8 +185,11 @@ def bench(
         formats = (formats,)
     for fmt in formats:
         validation.check_choice("formats", fmt, FORMATS)
-    if (isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float))
-            or not time_budget_s > 0):
+    if (
+        isinstance(time_budget_s, bool)
+        or not isinstance(time_budget_s, (int, float))
+        or not time_budget_s > 0
+    ):
         raise errors.InvalidArgumentError(
             f"time_budget_s must be a number > 0. Received: time_budget_s={time_budget_s!r}."
         )
@@ -204,19 +206,22 @@ def bench(
     with _artifact_dir(tmp_dir) as out:
         if tmp_dir is not None:
             kept = str(out.resolve())
-        for fmt in (f for f in ("savedmodel", "onnx") if f in formats):
+        # The same exporters as `zoo.export`; each artifact is timed in its
+        # format's runtime row.
+        for fmt in (f for f in EXPORT_FORMATS.values() if f.name in formats):
             start = time.perf_counter()
-            path = _EXPORTERS[fmt](name, kwargs, model, out)
-            export_s[fmt] = time.perf_counter() - start
-            artifact_mb[fmt] = _size_mb(path)
-            makers[_FORMAT_RUNTIME[fmt]] = _LOADERS[fmt](path)
+            path = fmt.export(model, out / fmt.artifact_name)
+            export_s[fmt.name] = time.perf_counter() - start
+            artifact_mb[fmt.name] = _size_mb(path)
+            makers[fmt.runtime] = fmt.load(path)
 
         latency = {runtime: {} for runtime in makers}
         rounds = {}
         for b in sizes:
             x = input_spec.random_batch(b, seed=b)
             medians, rounds[b] = _interleaved_median_ms(
-                {runtime: make(x) for runtime, make in makers.items()}, repeats, time_budget_s)
+                {runtime: make(x) for runtime, make in makers.items()}, repeats, time_budget_s
+            )
             for runtime, ms in medians.items():
                 latency[runtime][b] = ms
         del makers  # the loaded SavedModel and onnxruntime session, and their threads
@@ -226,8 +231,9 @@ def bench(
     # runtimes above.
     recipe_name, throughput = "-", None
     if train_steps:
-        recipe_name, throughput = _train_throughput(name, model, input_spec, train_batch,
-                                                     train_steps)
+        recipe_name, throughput = _train_throughput(
+            name, model, input_spec, train_batch, train_steps
+        )
 
     return BenchResult(
         model=name,
@@ -265,18 +271,24 @@ def format_bench(result: BenchResult) -> str:
     """
     sizes = result.batch_sizes
     shape = "x".join(map(str, result.input_shape))
-    lines = [f"{result.model}: {result.params:,} parameters ({result.trainable_params:,} "
-             f"trainable), input {shape} {result.input_dtype}"]
+    lines = [
+        f"{result.model}: {result.params:,} parameters ({result.trainable_params:,} "
+        f"trainable), input {shape} {result.input_dtype}"
+    ]
     if result.train_examples_per_s is None:
         lines.append("train: not measured")
     else:
-        lines.append(f"train: {result.train_examples_per_s:,.1f} examples/s at batch "
-                     f"{result.train_batch} (recipe {result.recipe}; median of "
-                     f"{result.train_steps} timed step{'s' * (result.train_steps != 1)} "
-                     f"after the tracing step)")
-    lines.append(f"inference latency: median ms of up to {result.repeats} interleaved calls "
-                 f"after {WARMUP_CALLS} warm-up call{'s' * (WARMUP_CALLS != 1)}; speedup = "
-                 f"{RUNTIME_LABELS[BASELINE]} ms / runtime ms")
+        lines.append(
+            f"train: {result.train_examples_per_s:,.1f} examples/s at batch "
+            f"{result.train_batch} (recipe {result.recipe}; median of "
+            f"{result.train_steps} timed step{'s' * (result.train_steps != 1)} "
+            f"after the tracing step)"
+        )
+    lines.append(
+        f"inference latency: median ms of up to {result.repeats} interleaved calls "
+        f"after {WARMUP_CALLS} warm-up call{'s' * (WARMUP_CALLS != 1)}; speedup = "
+        f"{RUNTIME_LABELS[BASELINE]} ms / runtime ms"
+    )
     width = max(len(RUNTIME_LABELS[r]) for r in result.latency_ms) + 2
     header = f"  {'runtime':<{width}}"
     header += "".join(f"{f'b{b} ms':>11}" for b in sizes)
@@ -291,9 +303,13 @@ def format_bench(result: BenchResult) -> str:
     if short:
         lines.append("  fewer calls (time budget ran out): " + ", ".join(short))
     if result.export_s:
-        lines.append("artifacts: " + ", ".join(
-            f"{fmt} {result.artifact_mb[fmt]:.1f} MB (exported in {s:.1f} s)"
-            for fmt, s in result.export_s.items()))
+        lines.append(
+            "artifacts: "
+            + ", ".join(
+                f"{fmt} {result.artifact_mb[fmt]:.1f} MB (exported in {s:.1f} s)"
+                for fmt, s in result.export_s.items()
+            )
+        )
     return "\n".join(lines)
 
 
@@ -302,8 +318,9 @@ def _check_batch_sizes(value) -> tuple[int, ...]:
         sizes = tuple(value)
     except TypeError:
         sizes = ()
-    if not sizes or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1
-                            for b in sizes):
+    if not sizes or not all(
+        isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in sizes
+    ):
         raise errors.InvalidArgumentError(
             f"batch_sizes must be a non-empty sequence of integers >= 1, e.g. (1, 32). "
             f"Received: batch_sizes={value!r}."
@@ -348,9 +365,11 @@ def _keras_calls(model) -> dict:
     # One signature with a free batch dimension: a single trace serves every
     # batch size, as a SavedModel's `serve` does.
     specs = {t.name: tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in model.inputs}
-    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                       input_signature=[next(iter(specs.values())) if len(specs) == 1
-                                        else specs])
+    call = tf.function(
+        lambda x: model(x, training=False),
+        reduce_retracing=True,
+        input_signature=[next(iter(specs.values())) if len(specs) == 1 else specs],
+    )
 
     def keras_call(x):
         x = tf.nest.map_structure(tf.constant, x)
@@ -383,61 +402,12 @@ class _artifact_dir:
             self._tmp.cleanup()
 
 
-def _export_savedmodel(name, kwargs, model, out: Path) -> Path:
-    from zoo.export.savedmodel import export_savedmodel
-
-    return export_savedmodel(model, out / "savedmodel")
-
-
-def _export_onnx(name, kwargs, model, out: Path) -> Path:
-    from zoo.export.onnx import export_onnx  # rebuilds mixed-precision models in float32
-
-    return export_onnx(model, out / "model.onnx", opset=ONNX_OPSET)
-
-
-def _load_savedmodel(path: Path) -> Callable:
-    import tensorflow as tf
-
-    loaded = tf.saved_model.load(str(path))
-
-    def make_call(x):
-        x = tf.nest.map_structure(tf.constant, x)
-        # `loaded` stays referenced here: the variables die with it.
-        return lambda: loaded.serve(x).numpy()
-
-    return make_call
-
-
-def _load_onnxruntime(path: Path) -> Callable:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    # Idle onnxruntime workers spin by default; interleaved with TensorFlow
-    # calls, the spinning would take the cores from the next runtime timed.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-
-    def make_call(x):
-        # ONNX input names may carry a suffix (`token_ids:0`): match on the stem.
-        feeds = {names[0]: x} if not isinstance(x, dict) else {
-            n: next(v for k, v in x.items() if n.startswith(k)) for n in names}
-        return lambda: session.run(None, feeds)[0]
-
-    return make_call
-
-
-_EXPORTERS = {"savedmodel": _export_savedmodel, "onnx": _export_onnx}
-_LOADERS = {"savedmodel": _load_savedmodel, "onnx": _load_onnxruntime}
-
-
 def _size_mb(path: Path) -> float:
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files) / 1e6
 
 
-def _train_throughput(name: str, model, input_spec, batch: int,
-                      steps: int) -> tuple[str, float]:
+def _train_throughput(name: str, model, input_spec, batch: int, steps: int) -> tuple[str, float]:
     """Training examples/s with the model's recipe: batch / median step time."""
     import keras
     import numpy as np
@@ -458,8 +428,10 @@ def _train_throughput(name: str, model, input_spec, batch: int,
         recipe.compile(model, steps_per_epoch=steps + 1, global_batch_size=batch)
         recipe_name = recipe.name
     else:
-        model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-                      loss="sparse_categorical_crossentropy")
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+            loss="sparse_categorical_crossentropy",
+        )
         recipe_name = "sgd"
 
     class StepTimer(keras.callbacks.Callback):

@@ -49,10 +49,13 @@ def _averaging_function(model, strategy):
     """A tf.function that all-reduces the moving statistics (a no-op if none)."""
     import tensorflow as tf
 
-    variables = [variable for layer in model._flatten_layers()
-                 if isinstance(layer, keras.layers.BatchNormalization)
-                 and not getattr(layer, "synchronized", False)
-                 for variable in (layer.moving_mean, layer.moving_variance)]
+    variables = [
+        variable
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+        and not getattr(layer, "synchronized", False)
+        for variable in (layer.moving_mean, layer.moving_variance)
+    ]
     if not variables:
         return lambda: None
 

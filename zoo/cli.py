@@ -52,8 +52,9 @@ def _cmd_list(args) -> int:
     from zoo import factory
 
     pretrained = {"yes": True, "no": False, None: None}[args.pretrained]
-    for name in factory.list_models(args.pattern, task=args.task, exclude=args.exclude,
-                                    pretrained=pretrained):
+    for name in factory.list_models(
+        args.pattern, task=args.task, exclude=args.exclude, pretrained=pretrained
+    ):
         print(name)
     return 0
 
@@ -84,10 +85,12 @@ def _cmd_train(args) -> int:
         text_column=args.text_column,
         label_column=args.label_column,
     )
-    state = ("already complete" if result.already_complete
-             else "resumed" if result.resumed else "done")
-    metrics = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in result.metrics.items())
+    state = (
+        "already complete" if result.already_complete else "resumed" if result.resumed else "done"
+    )
+    metrics = ", ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
+    )
     print(f"training {state}: {result.epochs} epochs, validation {metrics}")
     print(f"run directory: {result.run_dir}")
     return 0
@@ -96,8 +99,9 @@ def _cmd_train(args) -> int:
 def _cmd_evaluate(args) -> int:
     from zoo import training
 
-    metrics = training.evaluate(args.run_dir, dataset=args.dataset, data_dir=args.data_dir,
-                                batch_size=args.batch_size)
+    metrics = training.evaluate(
+        args.run_dir, dataset=args.dataset, data_dir=args.data_dir, batch_size=args.batch_size
+    )
     print(json.dumps(metrics, indent=2))
     return 0
 
@@ -106,8 +110,15 @@ def _cmd_export(args) -> int:
     from zoo import training
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    print(training.export_run(args.run_dir, args.out, formats=formats, examples=args.examples,
-                              overwrite=args.overwrite))
+    print(
+        training.export_run(
+            args.run_dir,
+            args.out,
+            formats=formats,
+            examples=args.examples,
+            overwrite=args.overwrite,
+        )
+    )
     return 0
 
 
@@ -117,12 +128,26 @@ def _cmd_bench(args) -> int:
     try:
         sizes = tuple(int(s) for s in args.batch_sizes.split(","))
     except ValueError:
-        raise InvalidArgumentError(f"--batch-sizes takes integers separated by commas, e.g. "
-                                   f"1,32. Received: {args.batch_sizes!r}") from None
-    optional = {k: v for k, v in (("train_batch", args.train_batch),
-                                  ("train_steps", args.train_steps)) if v is not None}
-    print(format_bench(bench(args.name, batch_sizes=sizes, repeats=args.repeats,
-                             overrides=_parse_overrides(args.set), **optional)))
+        raise InvalidArgumentError(
+            f"--batch-sizes takes integers separated by commas, e.g. "
+            f"1,32. Received: {args.batch_sizes!r}"
+        ) from None
+    optional = {
+        k: v
+        for k, v in (("train_batch", args.train_batch), ("train_steps", args.train_steps))
+        if v is not None
+    }
+    print(
+        format_bench(
+            bench(
+                args.name,
+                batch_sizes=sizes,
+                repeats=args.repeats,
+                overrides=_parse_overrides(args.set),
+                **optional,
+            )
+        )
+    )
     return 0
 
 
@@ -158,8 +183,10 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="Keras model zoo: list, train, "
-                                     "evaluate, export and benchmark models by name.")
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="Keras model zoo: list, train, evaluate, export and benchmark models by name.",
+    )
     sub = parser.add_subparsers(title="commands")
 
     p = sub.add_parser("list", help="list registered models")
@@ -182,15 +209,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--batch-size", type=_positive_int, help="global batch size")
     p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
-    p.add_argument("--strategy", default="auto",
-                   choices=("auto", "mirrored", "multi_worker", "one_device", "default"),
-                   help="multi_worker reads the cluster from TF_CONFIG (default: auto)")
-    p.add_argument("--cpu-replicas", type=_positive_int,
-                   help="split the CPU into N logical devices (MirroredStrategy without GPUs)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model override, e.g. --set input_shape=[16,16,1] (repeatable)")
-    p.add_argument("--seed", type=int,
-                   help="seed weights, dropout, augmentation and shuffling (repeatable runs)")
+    p.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "mirrored", "multi_worker", "one_device", "default"),
+        help="multi_worker reads the cluster from TF_CONFIG (default: auto)",
+    )
+    p.add_argument(
+        "--cpu-replicas",
+        type=_positive_int,
+        help="split the CPU into N logical devices (MirroredStrategy without GPUs)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model override, e.g. --set input_shape=[16,16,1] (repeatable)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="seed weights, dropout, augmentation and shuffling (repeatable runs)",
+    )
     p.add_argument("--text-column", help="text column of a CSV/TSV dataset (default: text)")
     p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")
     p.set_defaults(handler=_cmd_train)
@@ -206,8 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--out", required=True, help="export directory")
     p.add_argument("--format", default="savedmodel,onnx", help="comma-separated formats")
-    p.add_argument("--examples", type=_positive_int, default=32,
-                   help="validation images to verify on")
+    p.add_argument(
+        "--examples", type=_positive_int, default=32, help="validation images to verify on"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
     p.set_defaults(handler=_cmd_export)
 
@@ -217,8 +258,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_positive_int, default=20)
     p.add_argument("--train-batch", type=_positive_int, help="default: zoo.bench's")
     p.add_argument("--train-steps", type=_positive_int, help="default: zoo.bench's")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model override, e.g. --set input_shape=[64,64,3] (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model override, e.g. --set input_shape=[64,64,3] (repeatable)",
+    )
     p.set_defaults(handler=_cmd_bench)
     return parser
 

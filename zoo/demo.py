@@ -30,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="resnet20")
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="the demo is seeded, so a rerun prints the same figures")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the demo is seeded, so a rerun prints the same figures"
+    )
     args = parser.parse_args(argv)
     from zoo import training
 
@@ -39,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     run_dir, export_dir = out / "run", out / "export"
     try:
         start = time.perf_counter()
-        result = training.train(args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2,
-                                seed=args.seed)
+        result = training.train(
+            args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2, seed=args.seed
+        )
         trained = time.perf_counter()
         metrics = training.evaluate(run_dir)
         report = training.export_run(run_dir, export_dir, overwrite=True)
@@ -50,18 +52,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print()
-    print(f"== {args.model} on {args.dataset}: {result.epochs} epochs "
-          f"({'resumed/complete run' if result.resumed else 'trained now'}) ==")
-    print(f"validation accuracy: {metrics['accuracy']:.4f} on {metrics['examples']} images "
-          f"(loss {metrics['loss']:.4f})")
+    print(
+        f"== {args.model} on {args.dataset}: {result.epochs} epochs "
+        f"({'resumed/complete run' if result.resumed else 'trained now'}) =="
+    )
+    print(
+        f"validation accuracy: {metrics['accuracy']:.4f} on {metrics['examples']} images "
+        f"(loss {metrics['loss']:.4f})"
+    )
     print(f"train: {trained - start:.1f} s, evaluate + export + verify: {done - trained:.1f} s")
     print()
     print(report)
     print()
     print(f"run directory:  {run_dir}  (config.json, model.keras, history.csv, curves.png, logs/)")
     print(f"export:         {export_dir}  (savedmodel/, model.onnx, metadata.json)")
-    print(f"next: zoo evaluate {run_dir} | zoo export {run_dir} --out other/ | "
-          f"tensorboard --logdir {run_dir / 'logs'}")
+    print(
+        f"next: zoo evaluate {run_dir} | zoo export {run_dir} --out other/ | "
+        f"tensorboard --logdir {run_dir / 'logs'}"
+    )
     return 0
 
 

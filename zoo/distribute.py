@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 
-from zoo import errors, validation
+from zoo import errors, keras_fixes, validation
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device", "default")
 
@@ -144,8 +144,7 @@ def is_chief(strategy) -> bool:
         return True
     from tensorflow.python.distribute import multi_worker_util
 
-    return multi_worker_util.is_chief(resolver.cluster_spec(), resolver.task_type,
-                                      resolver.task_id)
+    return multi_worker_util.is_chief(resolver.cluster_spec(), resolver.task_type, resolver.task_id)
 
 
 def worker_name(strategy) -> str:
@@ -166,8 +165,10 @@ def is_multi_worker(strategy) -> bool:
     """Whether `strategy` is a MultiWorkerMirroredStrategy over several workers."""
     import tensorflow as tf
 
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and num_workers(strategy) > 1)
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and num_workers(strategy) > 1
+    )
 
 
 def _multi_worker_strategy():
@@ -177,9 +178,9 @@ def _multi_worker_strategy():
         raise errors.StrategyError(
             "strategy='multi_worker' needs the TF_CONFIG environment variable, set "
             "differently in each worker process: its cluster (the same everywhere) "
-            "and its own task, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
-            "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
-            "\"index\": 0}}'."
+            'and its own task, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+            '["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+            '"index": 0}}\'.'
         )
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -188,9 +189,7 @@ def _multi_worker_strategy():
             f"Cannot start MultiWorkerMirroredStrategy from TF_CONFIG: {err}. Create it "
             f"first thing in the program, before any TensorFlow op runs."
         ) from err
-    from zoo import keras_fixes
-
-    keras_fixes.patch_multi_worker_fit()
+    keras_fixes.patch_multi_worker_fit(is_multi_worker)
     return strategy
 
 

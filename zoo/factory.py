@@ -135,7 +135,7 @@ def model_info(name: str) -> ModelCard:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _count_params(name: str) -> int:
     import keras  # here: `import zoo` stays free of TensorFlow
 
@@ -196,7 +196,6 @@ class ModelCard:
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
 
 
 def _jsonable(kwargs: Mapping[str, Any]) -> dict:

@@ -79,8 +79,10 @@ class InputSpec:
         Args:
             model: keras.Model. The exported model.
         """
-        return {"inputs": [_tensor_entry(t) for t in model.inputs],
-                "preprocessing": "none outside the graph"}
+        return {
+            "inputs": [_tensor_entry(t) for t in model.inputs],
+            "preprocessing": "none outside the graph",
+        }
 
     def check_model(self, model) -> None:
         """Asserts what every model of this kind promises (`zoo.testing` calls it).
@@ -138,8 +140,12 @@ class ImageInput(InputSpec):
         return dataclasses.replace(self, shape=tuple(int(d) for d in kwargs["input_shape"]))
 
     def to_dict(self):
-        return {"modality": self.kind, "shape": list(self.shape or ()), "dtype": "float32",
-                "value_range": [float(v) for v in self.value_range]}
+        return {
+            "modality": self.kind,
+            "shape": list(self.shape or ()),
+            "dtype": "float32",
+            "value_range": [float(v) for v in self.value_range],
+        }
 
     def describe(self):
         low, high = self.value_range
@@ -153,10 +159,11 @@ class ImageInput(InputSpec):
     def metadata(self, model):
         low, high = self.value_range
         return {
-            "inputs": [{**_tensor_entry(t), "value_range": [float(low), float(high)]}
-                       for t in model.inputs],
+            "inputs": [
+                {**_tensor_entry(t), "value_range": [float(low), float(high)]} for t in model.inputs
+            ],
             "preprocessing": f"raw float32 images in [{low:g}, {high:g}], NHWC; rescaling and "
-                             f"normalization are inside the graph",
+            f"normalization are inside the graph",
         }
 
     def check_model(self, model):
@@ -173,7 +180,8 @@ class ImageInput(InputSpec):
             # Raw 0..255 pixels that were not rescaled would have std ~74.
             assert abs(features.mean()) < 3 and 0.1 < features.std() < 3, (
                 f"in-graph normalization maps {self.value_range} to mean "
-                f"{features.mean():.3g}, std {features.std():.3g}")
+                f"{features.mean():.3g}, std {features.std():.3g}"
+            )
 
     def dataset_overrides(self, info, accepted):
         if "input_shape" in accepted and info.image_shape is not None:
@@ -236,7 +244,8 @@ class TokenInput(InputSpec):
         if self.tokenizer not in TOKENIZER_INPUTS:
             raise errors.InvalidArgumentError(
                 f"Unknown tokenizer kind. Received: tokenizer={self.tokenizer!r}; accepted: "
-                f"{sorted(TOKENIZER_INPUTS)}.")
+                f"{sorted(TOKENIZER_INPUTS)}."
+            )
 
     @property
     def input_names(self) -> tuple:
@@ -244,25 +253,34 @@ class TokenInput(InputSpec):
 
     def for_kwargs(self, kwargs):
         return dataclasses.replace(
-            self, length=int(kwargs.get("sequence_length", self.length or 0)) or None,
-            vocabulary_size=int(kwargs.get("vocabulary_size", self.vocabulary_size or 0)) or None)
+            self,
+            length=int(kwargs.get("sequence_length", self.length or 0)) or None,
+            vocabulary_size=int(kwargs.get("vocabulary_size", self.vocabulary_size or 0)) or None,
+        )
 
     def to_dict(self):
         names = list(self.input_names)
-        return {"modality": self.kind, "tokenizer": self.tokenizer,
-                **({"input_name": names[0]} if len(names) == 1 else {"input_names": names}),
-                "dtype": "int32", "sequence_length": self.length,
-                "vocabulary_size": self.vocabulary_size, "padding_id": self.padding_id}
+        return {
+            "modality": self.kind,
+            "tokenizer": self.tokenizer,
+            **({"input_name": names[0]} if len(names) == 1 else {"input_names": names}),
+            "dtype": "int32",
+            "sequence_length": self.length,
+            "vocabulary_size": self.vocabulary_size,
+            "padding_id": self.padding_id,
+        }
 
     def describe(self):
-        return (f"{self.tokenizer} token ids int32 (batch, <= {self.length}), vocabulary "
-                f"{self.vocabulary_size}, {self.padding_id} = padding")
+        return (
+            f"{self.tokenizer} token ids int32 (batch, <= {self.length}), vocabulary "
+            f"{self.vocabulary_size}, {self.padding_id} = padding"
+        )
 
     def random_batch(self, batch, *, seed=0):
         rng = np.random.default_rng(seed)
         length = self.length or 16
         ids = rng.integers(1, max(2, self.vocabulary_size or 100), (batch, length))
-        ids[0, length // 2:] = self.padding_id  # one padded row: masking is exercised
+        ids[0, length // 2 :] = self.padding_id  # one padded row: masking is exercised
         ids = ids.astype("int32")
         if len(self.input_names) == 1:
             return ids
@@ -270,9 +288,11 @@ class TokenInput(InputSpec):
         return {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
 
     def metadata(self, model):
-        return {"inputs": [_tensor_entry(t) for t in model.inputs],
-                "preprocessing": f"int32 {', '.join(self.input_names)} [batch, steps] from the "
-                                 f"model's {self.tokenizer} tokenizer"}
+        return {
+            "inputs": [_tensor_entry(t) for t in model.inputs],
+            "preprocessing": f"int32 {', '.join(self.input_names)} [batch, steps] from the "
+            f"model's {self.tokenizer} tokenizer",
+        }
 
     def check_model(self, model):
         """Padding is masked: more padding after the real ids changes nothing."""
@@ -280,14 +300,21 @@ class TokenInput(InputSpec):
         batch = self.random_batch(2, seed=1)
         ids = batch["token_ids"] if isinstance(batch, dict) else batch
         steps = ids.shape[1]
-        short = {k: v[:, : steps // 2] for k, v in batch.items()} if isinstance(
-            batch, dict) else batch[:, : steps // 2]
-        padded = {k: _pad_to(v, steps) for k, v in short.items()} if isinstance(
-            short, dict) else _pad_to(short, steps)
+        short = (
+            {k: v[:, : steps // 2] for k, v in batch.items()}
+            if isinstance(batch, dict)
+            else batch[:, : steps // 2]
+        )
+        padded = (
+            {k: _pad_to(v, steps) for k, v in short.items()}
+            if isinstance(short, dict)
+            else _pad_to(short, steps)
+        )
         a = np.asarray(model.predict(short, verbose=0))
         b = np.asarray(model.predict(padded, verbose=0))
         assert np.allclose(a, b, atol=1e-5), (
-            f"padding changes predictions: max |diff| {np.abs(a - b).max():.3g}")
+            f"padding changes predictions: max |diff| {np.abs(a - b).max():.3g}"
+        )
 
     def dataset_overrides(self, info, accepted):
         if "sequence_length" in accepted and getattr(info, "sequence_length", None):
@@ -302,9 +329,13 @@ class TokenInput(InputSpec):
         if kind is None or backbone is None:
             return None
         length = getattr(backbone, "sequence_length", None) or getattr(
-            backbone, "max_sequence_length", None)
-        return cls(length=length, vocabulary_size=getattr(backbone, "vocabulary_size", None),
-                   tokenizer=kind)
+            backbone, "max_sequence_length", None
+        )
+        return cls(
+            length=length,
+            vocabulary_size=getattr(backbone, "vocabulary_size", None),
+            tokenizer=kind,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,17 +367,23 @@ class AudioInput(InputSpec):
 
     def for_kwargs(self, kwargs):
         return dataclasses.replace(
-            self, sample_rate=int(kwargs.get("sample_rate", self.sample_rate)),
-            clip_seconds=float(kwargs.get("clip_seconds", self.clip_seconds)))
+            self,
+            sample_rate=int(kwargs.get("sample_rate", self.sample_rate)),
+            clip_seconds=float(kwargs.get("clip_seconds", self.clip_seconds)),
+        )
 
     def to_dict(self):
-        return {"modality": self.kind, "shape": [self.samples], "dtype": "float32",
-                "sample_rate": self.sample_rate, "clip_seconds": self.clip_seconds,
-                "value_range": [-1.0, 1.0]}
+        return {
+            "modality": self.kind,
+            "shape": [self.samples],
+            "dtype": "float32",
+            "sample_rate": self.sample_rate,
+            "clip_seconds": self.clip_seconds,
+            "value_range": [-1.0, 1.0],
+        }
 
     def describe(self):
-        return (f"audio ({self.samples},) float32 waveform in [-1, 1] at "
-                f"{self.sample_rate} Hz")
+        return f"audio ({self.samples},) float32 waveform in [-1, 1] at {self.sample_rate} Hz"
 
     def random_batch(self, batch, *, seed=0):
         # Tones plus noise, not pure noise: a front end sees real spectral peaks.
@@ -354,14 +391,19 @@ class AudioInput(InputSpec):
         t = np.arange(self.samples) / self.sample_rate
         freqs = rng.uniform(100.0, self.sample_rate / 4, (batch, 1))
         waves = 0.5 * np.sin(2 * np.pi * freqs * t) + 0.1 * rng.standard_normal(
-            (batch, self.samples))
+            (batch, self.samples)
+        )
         return np.clip(waves, -1.0, 1.0).astype("float32")
 
     def metadata(self, model):
-        return {"inputs": [{**_tensor_entry(t), "value_range": [-1.0, 1.0],
-                            "sample_rate": self.sample_rate} for t in model.inputs],
-                "preprocessing": f"raw mono float32 waveforms at {self.sample_rate} Hz in "
-                                 f"[-1, 1]; the spectral front end is inside the graph"}
+        return {
+            "inputs": [
+                {**_tensor_entry(t), "value_range": [-1.0, 1.0], "sample_rate": self.sample_rate}
+                for t in model.inputs
+            ],
+            "preprocessing": f"raw mono float32 waveforms at {self.sample_rate} Hz in "
+            f"[-1, 1]; the spectral front end is inside the graph",
+        }
 
     def dataset_overrides(self, info, accepted):
         rate = getattr(info, "sample_rate", None)
@@ -378,9 +420,7 @@ class AudioInput(InputSpec):
 
 
 # Dataset kind -> its input spec class.
-KINDS: dict[str, type[InputSpec]] = {
-    cls.kind: cls for cls in (ImageInput, TokenInput, AudioInput)
-}
+KINDS: dict[str, type[InputSpec]] = {cls.kind: cls for cls in (ImageInput, TokenInput, AudioInput)}
 
 
 def for_model(model) -> InputSpec:
@@ -420,5 +460,8 @@ def _pad_to(ids, steps: int):
 
 
 def _tensor_entry(tensor) -> dict:
-    return {"name": tensor.name, "shape": [None if d is None else int(d) for d in tensor.shape],
-            "dtype": str(tensor.dtype)}
+    return {
+        "name": tensor.name,
+        "shape": [None if d is None else int(d) for d in tensor.shape],
+        "dtype": str(tensor.dtype),
+    }

@@ -21,22 +21,28 @@ one. They are written by hand because no released Keras fixes this yet.
 Example:
 
 >>> strategy = zoo.distribute.get_strategy("multi_worker")   # applies them
+>>> # by hand: zoo.keras_fixes.patch_multi_worker_fit(zoo.distribute.is_multi_worker)
 >>> with strategy.scope():
 ...     model = zoo.get_model("resnet20")
 """
 
 from __future__ import annotations
 
-from zoo.distribute import is_multi_worker
+from collections.abc import Callable
 
 _PATCHED = False
 
 
-def patch_multi_worker_fit() -> None:
+def patch_multi_worker_fit(is_multi_worker: Callable[[object], bool]) -> None:
     """Makes `model.fit` / `evaluate` work under a multi-worker strategy.
 
     Idempotent. Raises nothing if a future Keras renames the patched
     internals: it then leaves Keras as it is.
+
+    Args:
+        is_multi_worker: callable. Tells whether a strategy spans several
+            workers (`zoo.distribute.is_multi_worker`); passed in, so this
+            module sits below `zoo.distribute` with no import back.
     """
     global _PATCHED
     if _PATCHED:
@@ -56,8 +62,11 @@ def patch_multi_worker_fit() -> None:
             return original_build(self, iterator=iterator, data_batch=data_batch)
         for _, _, batches in iterator:
             data_batch = tf.nest.map_structure(
-                lambda v: (strategy.experimental_local_results(v)[0]
-                           if isinstance(v, tf.distribute.DistributedValues) else v),
+                lambda v: (
+                    strategy.experimental_local_results(v)[0]
+                    if isinstance(v, tf.distribute.DistributedValues)
+                    else v
+                ),
                 next(batches),
             )
             break

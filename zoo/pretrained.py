@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from zoo.errors import WeightsError
+from zoo.fs import write_json_atomic
 
 MANIFEST = "manifest.json"
 # Builder arguments that change weight shapes: they must match the file.
@@ -78,7 +79,7 @@ def pretrained_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "pretrained"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_manifest(directory: str) -> tuple[WeightsEntry, ...]:
     path = Path(directory) / MANIFEST
     if not path.is_file():
@@ -154,7 +155,11 @@ def build_with_weights(spec, weights: str, overrides: dict):
         entry = resolve(spec.name, weights)
         kwargs = {**entry.kwargs, **overrides}
         for key in SHAPE_KWARGS:
-            if key in overrides and key in entry.kwargs and _same(overrides[key], entry.kwargs[key]) is False:
+            if (
+                key in overrides
+                and key in entry.kwargs
+                and _same(overrides[key], entry.kwargs[key]) is False
+            ):
                 raise WeightsError(
                     f"Weights {entry.name!r} were trained with {key}={entry.kwargs[key]!r}; "
                     f"received {key}={overrides[key]!r}. Drop the override or train new weights."
@@ -172,9 +177,7 @@ def build_with_weights(spec, weights: str, overrides: dict):
     try:
         model.load_weights(str(path))
     except Exception as err:  # h5py and Keras raise many types for a bad file
-        raise WeightsError(
-            f"Cannot load weights {str(path)!r} into {spec.name!r}: {err}"
-        ) from err
+        raise WeightsError(f"Cannot load weights {str(path)!r} into {spec.name!r}: {err}") from err
     return model
 
 
@@ -183,55 +186,18 @@ def _same(a, b) -> bool:
     return norm(a) == norm(b)
 
 
-def publish_run(run_dir, tag: str, *, directory=None) -> WeightsEntry:
-    """Adds a finished run's weights to the manifest as `model.tag`.
-
-    The weights file and the manifest are written to temporary names and
-    renamed, so an interrupted publish leaves the old manifest intact.
+def add_to_manifest(entry: WeightsEntry, directory=None) -> None:
+    """Adds (or replaces) `entry` in the manifest of `directory`, atomically.
 
     Args:
-        run_dir: str or Path. A finished `zoo train` run directory.
-        tag: str. The weights tag, usually the dataset (`"digits"`).
-        directory: str, Path or None. Pretrained directory; defaults to
-            `pretrained_dir()`.
-
-    Returns:
-        The new `WeightsEntry`.
-
-    Example:
-
-    >>> zoo.pretrained.publish_run("runs/r20", "digits").name
-    'resnet20.digits'
+        entry: WeightsEntry. Its file must already be in `directory`.
+        directory: str, Path or None. Defaults to `pretrained_dir()`.
     """
-    import tempfile
-
-    from zoo import training
-
-    config, model = training.load_run(run_dir)
-    if not config.get("completed"):
-        raise WeightsError(f"Run {str(run_dir)!r} has not finished training; publish a "
-                           f"finished run.")
-    if not tag or not tag.replace("_", "").isalnum():
-        raise WeightsError(f"A weights tag is letters, digits and '_'. Received: tag={tag!r}")
     directory = Path(directory) if directory is not None else pretrained_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    name = f"{config['model']}.{tag}"
-    file = f"{name}.weights.h5"
-    tmp = directory / f".{file}.tmp.weights.h5"
-    model.save_weights(str(tmp))
-    entry = WeightsEntry(
-        name=name, model=config["model"], tag=tag, file=file, sha256=sha256_of(tmp),
-        dataset=config["dataset"], metrics=config.get("metrics", {}),
-        recipe=config["recipe_name"], kwargs=config["overrides"], labels=config.get("labels", []),
-    )
-    os.replace(tmp, directory / file)
-    rows = [w.to_dict() for w in _load_manifest(str(directory)) if w.name != name]
+    rows = [w.to_dict() for w in _load_manifest(str(directory)) if w.name != entry.name]
     rows.append(entry.to_dict())
-    fd, manifest_tmp = tempfile.mkstemp(dir=directory, prefix=f".{MANIFEST}.")
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"weights": sorted(rows, key=lambda r: r["name"])}, handle, indent=2)
-        handle.write("\n")
-    os.chmod(manifest_tmp, 0o644)  # mkstemp makes it private; the manifest is shared
-    os.replace(manifest_tmp, directory / MANIFEST)
+    # Shared with every user of the install: readable by all (0o644).
+    write_json_atomic(
+        directory / MANIFEST, {"weights": sorted(rows, key=lambda r: r["name"])}, mode=0o644
+    )
     _load_manifest.cache_clear()
-    return entry

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 
 from zoo import errors, registry, validation
+from zoo.fs import RunLayout
 from zoo.inputs import AUGMENTATIONS
 
 OPTIMIZERS = ("sgd", "adamw", "adam")
@@ -97,9 +97,11 @@ class Recipe:
                     f"{key} must be a number >= 0. Received: {key}={value!r}."
                 )
         if self.learning_rate == 0:
-            raise errors.InvalidArgumentError("learning_rate must be > 0. Received: learning_rate=0.")
+            raise errors.InvalidArgumentError(
+                "learning_rate must be > 0. Received: learning_rate=0."
+            )
 
-    def replace(self, **changes) -> "Recipe":
+    def replace(self, **changes) -> Recipe:
         """A copy with some fields changed (validated like the original).
 
         Args:
@@ -267,22 +269,22 @@ class Recipe:
 
         from zoo.callbacks import AverageMovingStatistics
 
-        run_dir = Path(run_dir)
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        layout = RunLayout(run_dir)
+        layout.checkpoints.mkdir(parents=True, exist_ok=True)
         callbacks = [
             AverageMovingStatistics(),
-            keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+            keras.callbacks.BackupAndRestore(str(layout.backup)),
             keras.callbacks.ModelCheckpoint(
-                str(run_dir / "checkpoints" / "best.keras"),
+                str(layout.best_checkpoint),
                 monitor=monitor,
                 save_best_only=True,
                 mode="max" if "acc" in monitor else "auto",
             ),
-            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+            keras.callbacks.CSVLogger(str(layout.history), append=True),
             keras.callbacks.TerminateOnNaN(),
         ]
         if tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+            callbacks.append(keras.callbacks.TensorBoard(str(layout.logs)))
         return callbacks
 
 

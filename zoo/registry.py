@@ -35,7 +35,7 @@ from zoo.inputs import InputSpec
 FAMILY_PACKAGES = ("zoo.vision", "zoo.nlp")
 ENTRY_POINT_GROUP = "zoo.families"
 
-_REGISTRY: dict[str, "ModelSpec"] = {}
+_REGISTRY: dict[str, ModelSpec] = {}
 _families_loaded = False
 
 

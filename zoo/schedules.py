@@ -43,5 +43,8 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return ops.maximum(rate, 0.0)
 
     def get_config(self) -> dict:
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+        }

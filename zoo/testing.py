@@ -61,8 +61,11 @@ def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel",
     assert keras.saving.serialize_keras_object(rebuilt)["config"] == config
 
     before = [w.copy() for w in model.get_weights()]
-    model.compile(optimizer=keras.optimizers.SGD(0.01),
-                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
     history = model.fit(inputs, labels, epochs=1, batch_size=len(labels), verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
@@ -70,11 +73,13 @@ def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel",
     path = tmp_dir / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_array_equal(model.predict(inputs, verbose=0), loaded.predict(inputs, verbose=0))
+    np.testing.assert_array_equal(
+        model.predict(inputs, verbose=0), loaded.predict(inputs, verbose=0)
+    )
 
     if not export_formats:
         return None
-    from zoo.export import export  # here: keeps `import zoo.testing` light
+    from zoo.exporting import export  # here: keeps `import zoo.testing` light
 
     report = export(model, tmp_dir / "export", formats=tuple(export_formats), inputs=inputs)
     assert report.passed, str(report)
@@ -114,5 +119,6 @@ def check_registered(name: str, tmp_dir, *, export_formats=("savedmodel", "onnx"
     input_spec.check_model(model)
     classes = int(model.outputs[0].shape[-1])
     labels = np.arange(batch) % classes
-    return check_model(model, input_spec.random_batch(batch), labels, tmp_dir,
-                       export_formats=export_formats)
+    return check_model(
+        model, input_spec.random_batch(batch), labels, tmp_dir, export_formats=export_formats
+    )

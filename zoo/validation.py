@@ -50,9 +50,7 @@ def check_bool(name: str, value) -> bool:
     True
     """
     if not isinstance(value, bool):
-        raise InvalidArgumentError(
-            f"{name} must be True or False. Received: {name}={value!r}."
-        )
+        raise InvalidArgumentError(f"{name} must be True or False. Received: {name}={value!r}.")
     return value
 
 
@@ -95,9 +93,7 @@ def check_choice(name: str, value, choices: Sequence) -> object:
     """
     if value not in choices:
         accepted = ", ".join(repr(c) for c in choices)
-        raise InvalidArgumentError(
-            f"{name} must be one of {accepted}. Received: {name}={value!r}."
-        )
+        raise InvalidArgumentError(f"{name} must be one of {accepted}. Received: {name}={value!r}.")
     return value
 
 

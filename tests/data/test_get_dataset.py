@@ -43,20 +43,32 @@ def test_augmentation_changes_training_images_only():
 
 
 def test_dataset_info_and_listing():
-    assert zoo.list_datasets("image") == ["cifar10", "cifar100", "digits", "fashion_mnist",
-                                          "imagenet2012", "mnist"]
+    assert zoo.list_datasets("image") == [
+        "cifar10",
+        "cifar100",
+        "digits",
+        "fashion_mnist",
+        "imagenet2012",
+        "mnist",
+    ]
     assert set(zoo.list_datasets()) == set(zoo.list_datasets("image")) | set(
-        zoo.list_datasets("text"))
+        zoo.list_datasets("text")
+    )
     info = zoo.dataset_info("digits")
     assert info.num_classes == 10 and info.image_shape == (8, 8, 1)
     assert info.source == "embedded" and info.augmentation == "none"
     assert zoo.dataset_info("cifar100").num_classes == 100
 
 
-@pytest.mark.parametrize("name, native, classes", [
-    ("cifar10", (32, 32, 3), 10), ("cifar100", (32, 32, 3), 100),
-    ("mnist", (28, 28, 1), 10), ("fashion_mnist", (28, 28, 1), 10),
-])
+@pytest.mark.parametrize(
+    "name, native, classes",
+    [
+        ("cifar10", (32, 32, 3), 10),
+        ("cifar100", (32, 32, 3), 100),
+        ("mnist", (28, 28, 1), 10),
+        ("fashion_mnist", (28, 28, 1), 10),
+    ],
+)
 def test_tfds_sources_with_mock_data(mock_tfds, name, native, classes):
     train, val = zoo.get_dataset(name, batch_size=4)
     images, labels = next(iter(train))
@@ -104,13 +116,20 @@ def test_imagenet_names_the_manual_files(tmp_path):
     assert str(tmp_path / "downloads" / "manual") in message
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(name="cifar1O"), errors.UnknownDatasetError, "Did you mean: 'cifar10'"),
-    (dict(name="no/such/folder"), errors.DatasetNotAvailableError, "'no/such/folder' does not exist"),
-    (dict(name="digits", batch_size=0), errors.InvalidArgumentError, "batch_size=0"),
-    (dict(name="digits", augment="mixup"), errors.InvalidArgumentError, "augment='mixup'"),
-    (dict(name="digits", model="resnet2"), errors.UnknownModelError, "resnet20"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(name="cifar1O"), errors.UnknownDatasetError, "Did you mean: 'cifar10'"),
+        (
+            dict(name="no/such/folder"),
+            errors.DatasetNotAvailableError,
+            "'no/such/folder' does not exist",
+        ),
+        (dict(name="digits", batch_size=0), errors.InvalidArgumentError, "batch_size=0"),
+        (dict(name="digits", augment="mixup"), errors.InvalidArgumentError, "augment='mixup'"),
+        (dict(name="digits", model="resnet2"), errors.UnknownModelError, "resnet20"),
+    ],
+)
 def test_bad_arguments_name_the_value(kwargs, error, match):
     name = kwargs.pop("name")
     with pytest.raises(error, match=match):
@@ -131,6 +150,5 @@ def test_batch_must_split_over_replicas():
 
     with pytest.raises(errors.ZooError, match="batch"):
         zoo.get_dataset("digits", batch_size=63, strategy=TwoReplicas())
-    train, _ = zoo.get_dataset("digits", batch_size=64,
-                               strategy=tf.distribute.get_strategy())
+    train, _ = zoo.get_dataset("digits", batch_size=64, strategy=tf.distribute.get_strategy())
     assert len(train) == 23

@@ -15,8 +15,10 @@ def splits():
 
 
 def _read(builder, split):
-    return [(t.decode(), int(l)) for t, l in
-            builder.as_dataset(split=split, as_supervised=True).as_numpy_iterator()]
+    return [
+        (t.decode(), int(label))
+        for t, label in builder.as_dataset(split=split, as_supervised=True).as_numpy_iterator()
+    ]
 
 
 def test_prepares_offline_and_is_deterministic(tmp_path, splits):
@@ -53,7 +55,7 @@ def _encode(data, vocabulary, length=MAX_WORDS):
     ids = np.zeros((len(data), length), "int32")
     for row, (text, _) in enumerate(data):
         tokens = [vocabulary.get(w, 1) for w in text.split()]
-        ids[row, :len(tokens)] = tokens
+        ids[row, : len(tokens)] = tokens
     return ids, np.array([label for _, label in data])
 
 
@@ -64,7 +66,7 @@ def test_bag_of_words_fails_where_word_order_succeeds(splits):
     from sklearn.linear_model import LogisticRegression
 
     train, test = splits
-    y_train, y_test = [l for _, l in train], [l for _, l in test]
+    y_train, y_test = [y for _, y in train], [y for _, y in test]
 
     def ngram_accuracy(ngrams, model):
         vectorizer = CountVectorizer(ngram_range=ngrams, token_pattern=r"[^ ]+")
@@ -81,21 +83,26 @@ def test_bag_of_words_fails_where_word_order_succeeds(splits):
     keras.utils.set_random_seed(0)
     vocabulary = {w: i + 2 for i, w in enumerate(sorted({w for t, _ in train for w in t.split()}))}
     (x_train, y_fit), (x_test, y_eval) = _encode(train, vocabulary), _encode(test, vocabulary)
-    model = keras.Sequential([
-        keras.Input((MAX_WORDS,), dtype="int32"),
-        keras.layers.Embedding(len(vocabulary) + 2, 16, mask_zero=True),
-        keras.layers.Bidirectional(keras.layers.LSTM(16)),
-        keras.layers.Dense(2, activation="softmax"),
-    ])
-    model.compile(keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((MAX_WORDS,), dtype="int32"),
+            keras.layers.Embedding(len(vocabulary) + 2, 16, mask_zero=True),
+            keras.layers.Bidirectional(keras.layers.LSTM(16)),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     start = time.perf_counter()
     model.fit(x_train, y_fit, batch_size=64, epochs=2, verbose=0)
     seconds = time.perf_counter() - start
     lstm = model.evaluate(x_test, y_eval, verbose=0)[1]
 
-    print(f"bag of words: logistic {bag:.3f}, random forest {forest:.3f}; "
-          f"1-3 grams {trigrams:.3f}; bidirectional LSTM {lstm:.3f} ({seconds:.1f} s)")
+    print(
+        f"bag of words: logistic {bag:.3f}, random forest {forest:.3f}; "
+        f"1-3 grams {trigrams:.3f}; bidirectional LSTM {lstm:.3f} ({seconds:.1f} s)"
+    )
     assert bag < 0.6 and forest < 0.6  # chance is 0.5
     # Local order carries most of the signal; the rest (a "not" ending the
     # review, far from its adjective) needs a model of the whole sequence.

@@ -8,9 +8,15 @@ from zoo import errors
 from zoo.data.tokenizers import WordTokenizer
 
 
-@pytest.mark.parametrize("name, classes", [
-    ("imdb_reviews", 2), ("ag_news_subset", 4), ("glue/sst2", 2), ("yelp_polarity_reviews", 2),
-])
+@pytest.mark.parametrize(
+    "name, classes",
+    [
+        ("imdb_reviews", 2),
+        ("ag_news_subset", 4),
+        ("glue/sst2", 2),
+        ("yelp_polarity_reviews", 2),
+    ],
+)
 def test_tfds_text_sources_with_mock_data(mock_tfds, name, classes):
     info = zoo.dataset_info(name)
     assert info.modality == "text" and info.num_classes == classes
@@ -27,8 +33,10 @@ def write_table(path, rows, sep=","):
 
 @pytest.fixture
 def reviews(tmp_path):
-    rows = [("review", "stars")] + [(f"review number {i} was {'good' if i % 2 else 'bad'}",
-                                     "pos" if i % 2 else "neg") for i in range(20)]
+    rows = [("review", "stars")] + [
+        (f"review number {i} was {'good' if i % 2 else 'bad'}", "pos" if i % 2 else "neg")
+        for i in range(20)
+    ]
     return write_table(tmp_path / "reviews.csv", rows)
 
 
@@ -36,8 +44,9 @@ def test_csv_table_split_and_tokenized(reviews):
     info = zoo.dataset_info(str(reviews), text_column="review", label_column="stars")
     assert info.class_names == ("neg", "pos") and info.source == "table"
     tokenizer = zoo.data.get_tokenizer(str(reviews), text_column="review", label_column="stars")
-    train, val = zoo.get_dataset(str(reviews), batch_size=32, tokenizer=tokenizer,
-                                 text_column="review", label_column="stars")
+    train, val = zoo.get_dataset(
+        str(reviews), batch_size=32, tokenizer=tokenizer, text_column="review", label_column="stars"
+    )
     (ids, labels), (vids, vlabels) = next(iter(train)), next(iter(val))
     assert ids.shape == (16, 128) and vids.shape == (4, 128)
     assert sorted(np.bincount(vlabels.numpy())) == [2, 2]  # stratified
@@ -46,11 +55,14 @@ def test_csv_table_split_and_tokenized(reviews):
     assert all((good in row) == bool(label) for row, label in zip(ids.numpy(), labels.numpy()))
 
 
-@pytest.mark.parametrize("rows, kwargs, match", [
-    ([("text", "label"), ("a", "x"), ("b", "y")], dict(text_column="body"), "'body'"),
-    ([("text", "label"), ("a", "x"), ("b", "")], {}, "rows without a label"),
-    ([("text", "label"), ("a", "x"), ("b", "x")], {}, "at least 2 classes"),
-])
+@pytest.mark.parametrize(
+    "rows, kwargs, match",
+    [
+        ([("text", "label"), ("a", "x"), ("b", "y")], dict(text_column="body"), "'body'"),
+        ([("text", "label"), ("a", "x"), ("b", "")], {}, "rows without a label"),
+        ([("text", "label"), ("a", "x"), ("b", "x")], {}, "at least 2 classes"),
+    ],
+)
 def test_bad_tables_name_the_problem(tmp_path, rows, kwargs, match):
     path = write_table(tmp_path / "t.tsv", rows, sep="\t")
     with pytest.raises(errors.InvalidArgumentError, match=match):
@@ -72,13 +84,19 @@ def test_text_folder(tmp_path):
 def test_tokenizer_round_trip_and_huggingface_equivalence(tmp_path):
     from tokenizers import Tokenizer
 
-    texts = ["The movie was GOOD!", "not bad, not good", "Über-cool, naïve café",
-             "tabs\tand   spaces", "", "unseen words entirely"]
+    texts = [
+        "The movie was GOOD!",
+        "not bad, not good",
+        "Über-cool, naïve café",
+        "tabs\tand   spaces",
+        "",
+        "unseen words entirely",
+    ]
     tokenizer = WordTokenizer.adapt(texts[:4], vocabulary_size=50, sequence_length=5)
     ids = tokenizer(texts).numpy()
     assert ids.shape == (6, 5) and ids.dtype == np.int32
-    assert (ids[4] == 0).all()           # an empty string is all padding
-    assert (ids[5][:3] == 1).all()       # unknown words map to [UNK]
+    assert (ids[4] == 0).all()  # an empty string is all padding
+    assert (ids[5][:3] == 1).all()  # unknown words map to [UNK]
     loaded = WordTokenizer.load(tokenizer.save(tmp_path / "tok"))
     np.testing.assert_array_equal(loaded(texts).numpy(), ids)
     hf = Tokenizer.from_str(tokenizer.to_huggingface_json())
@@ -106,8 +124,9 @@ def test_image_dataset_is_not_text():
 
 
 def test_model_with_fewer_outputs_than_classes_is_rejected():
-    model = zoo.get_model("lstm", num_classes=1, vocabulary_size=100, sequence_length=16,
-                          embedding_dim=4, units=4)
+    model = zoo.get_model(
+        "lstm", num_classes=1, vocabulary_size=100, sequence_length=16, embedding_dim=4, units=4
+    )
     with pytest.raises(errors.InvalidArgumentError, match="num_classes=2"):
         zoo.get_dataset("sentiment", model=model)
 
@@ -122,9 +141,18 @@ def test_tokenizer_larger_than_the_model_vocabulary_is_rejected():
 # Text where TensorFlow and Hugging Face `tokenizers` differ unless normalized
 # alike: no-break and other Unicode spaces, separators, compatibility forms,
 # German sharp s, Turkish dotted I and a word-final Greek sigma.
-TRICKY = ["a good\u00a0movie", "Straße was good", "\ufb01ne movie", "\uff26\uff55\uff4c\uff4c film",
-          "x\u2028y\x85z\u3000w", "\u0130stanbul \u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3",
-          "tabs\tand\u2003em", "naïve café Über", "good\x1emovie", ""]
+TRICKY = [
+    "a good\u00a0movie",
+    "Straße was good",
+    "\ufb01ne movie",
+    "\uff26\uff55\uff4c\uff4c film",
+    "x\u2028y\x85z\u3000w",
+    "\u0130stanbul \u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3",
+    "tabs\tand\u2003em",
+    "naïve café Über",
+    "good\x1emovie",
+    "",
+]
 
 
 @pytest.mark.parametrize("kind", ["word", "wordpiece"])
@@ -152,7 +180,6 @@ def test_vocabulary_file_keeps_tokens_with_unusual_line_breaks(tmp_path):
 
 def test_tokenizer_longer_than_the_model_is_rejected():
     tokenizer = WordTokenizer.adapt(["a b c"], vocabulary_size=10, sequence_length=64)
-    model = zoo.get_model("lstm", vocabulary_size=100, sequence_length=16, embedding_dim=4,
-                          units=4)
+    model = zoo.get_model("lstm", vocabulary_size=100, sequence_length=16, embedding_dim=4, units=4)
     with pytest.raises(errors.InvalidArgumentError, match="sequence_length=64.*<= 16"):
         zoo.get_dataset("sentiment", model=model, tokenizer=tokenizer)

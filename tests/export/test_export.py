@@ -10,7 +10,8 @@ import pytest
 
 import zoo
 from zoo import errors
-from zoo.export import verify
+from zoo.exporting import verify
+from zoo.exporting.formats import FORMATS
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,14 @@ def images():
 @pytest.fixture(scope="module")
 def exported(model, images, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "r20"
-    report = zoo.export(model, out, inputs=images, model_name="resnet20",
-                        labels=["a", "b", "c"], extra_metadata={"dataset": "digits"})
+    report = zoo.export(
+        model,
+        out,
+        inputs=images,
+        model_name="resnet20",
+        labels=["a", "b", "c"],
+        extra_metadata={"dataset": "digits"},
+    )
     return out, report
 
 
@@ -48,16 +55,24 @@ def test_metadata_describes_the_artifacts(exported):
     out, report = exported
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["model"] == "resnet20" and meta["labels"] == ["a", "b", "c"]
-    assert meta["inputs"] == [{"name": "images", "shape": [None, 8, 8, 1], "dtype": "float32",
-                               "value_range": [0.0, 255.0]}]
+    assert meta["inputs"] == [
+        {
+            "name": "images",
+            "shape": [None, 8, 8, 1],
+            "dtype": "float32",
+            "value_range": [0.0, 255.0],
+        }
+    ]
     assert meta["outputs"]["meaning"] == "class probabilities"
     assert meta["onnx_opset"] == 17 and meta["dataset"] == "digits"
     assert meta["versions"]["tensorflow"].startswith("2.21")
     assert all(meta["versions"][p] for p in ("keras", "onnx", "onnxruntime", "tf2onnx"))
     assert "[0, 255]" in meta["preprocessing"] and "inside" in meta["preprocessing"]
     # Paths relative to the export directory, so it can be moved or copied.
-    assert meta["created"] and meta["artifacts"] == {"savedmodel": "savedmodel",
-                                                      "onnx": "model.onnx"}
+    assert meta["created"] and meta["artifacts"] == {
+        "savedmodel": "savedmodel",
+        "onnx": "model.onnx",
+    }
     assert meta["verification"]["inputs"] == "given" and report.inputs == "given"
     assert {f["path"] for f in meta["verification"]["formats"]} == {"savedmodel", "model.onnx"}
     diffs = {f["format"]: f["max_abs_diff"] for f in meta["verification"]["formats"]}
@@ -69,8 +84,9 @@ def test_savedmodel_serve_matches_keras(exported, model, images):
 
     out, _ = exported
     loaded = tf.saved_model.load(str(out / "savedmodel"))  # keep it: serve needs its variables
-    np.testing.assert_allclose(loaded.serve(tf.constant(images)).numpy(),
-                               model.predict(images, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.serve(tf.constant(images)).numpy(), model.predict(images, verbose=0), atol=1e-5
+    )
 
 
 def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
@@ -79,15 +95,48 @@ def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
     # The runner script itself, isolated (-I) and from an unrelated directory:
     # neither zoo nor TensorFlow is importable or imported there.
     np.savez(tmp_path / "in.npz", images=images)
-    done = subprocess.run([sys.executable, "-I", str(verify.RUNNERS["onnx"]),
-                           str(out / "model.onnx"), "in.npz", "out.npz"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            str(FORMATS["onnx"].runner),
+            str(out / "model.onnx"),
+            "in.npz",
+            "out.npz",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     np.testing.assert_allclose(np.load(tmp_path / "out.npz")["outputs"], expected, atol=1e-5)
     # What each runner may import at all (parsed, so docstrings don't count).
-    assert _imports(verify.RUNNERS["onnx"]) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
-    assert _imports(verify.RUNNERS["savedmodel"]) <= {"sys", "numpy", "tensorflow",
-                                                      "tensorflow_text"}
+    assert _imports(FORMATS["onnx"].runner) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
+    assert _imports(FORMATS["savedmodel"].runner) <= {
+        "sys",
+        "numpy",
+        "tensorflow",
+        "tensorflow_text",
+    }
+
+    # And the ONNX file loads with onnxruntime alone.
+    code = (
+        "import sys, numpy as np, onnxruntime as ort;"
+        f"s = ort.InferenceSession({str(out / 'model.onnx')!r});"
+        "x = np.zeros((2, 8, 8, 1), 'float32');"
+        "print(s.run(None, {s.get_inputs()[0].name: x})[0].shape);"
+        "assert 'tensorflow' not in sys.modules and 'zoo' not in sys.modules"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(2, 3)"
 
 
 def _imports(script) -> set:
@@ -100,16 +149,6 @@ def _imports(script) -> set:
         elif isinstance(node, ast.ImportFrom):
             names.add(node.module.split(".")[0])
     return names
-    # And the ONNX file loads with onnxruntime alone.
-    code = ("import sys, numpy as np, onnxruntime as ort;"
-            f"s = ort.InferenceSession({str(out / 'model.onnx')!r});"
-            "x = np.zeros((2, 8, 8, 1), 'float32');"
-            "print(s.run(None, {s.get_inputs()[0].name: x})[0].shape);"
-            "assert 'tensorflow' not in sys.modules and 'zoo' not in sys.modules")
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(2, 3)"
 
 
 def test_a_mismatching_artifact_fails_and_writes_nothing(model, images, tmp_path, monkeypatch):
@@ -136,23 +175,31 @@ def test_existing_export_needs_overwrite(model, images, tmp_path):
         zoo.export(model, out, formats="onnx", inputs=images)
     assert (out / "keep.txt").read_text() == "mine"
     report = zoo.export(model, out, formats="onnx", inputs=images, overwrite=True)
-    assert report.passed and sorted(p.name for p in out.iterdir()) == ["metadata.json",
-                                                                       "model.onnx"]
+    assert report.passed and sorted(p.name for p in out.iterdir()) == [
+        "metadata.json",
+        "model.onnx",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(formats=("tflite",)), errors.InvalidArgumentError, "formats=\\('tflite',\\)"),
-    (dict(formats=()), errors.InvalidArgumentError, "formats=\\(\\)"),
-    (dict(inputs=np.zeros((2, 9, 9, 1), "float32")), errors.InvalidArgumentError,
-     "shape \\(batch, 8, 8, 1\\)"),
-    (dict(inputs={"pixels": np.zeros((2, 8, 8, 1))}), errors.InvalidArgumentError, "'images'"),
-    (dict(formats="savedmodel,tflite"), errors.InvalidArgumentError, "'savedmodel,tflite'"),
-    (dict(formats=5), errors.InvalidArgumentError, "formats=5"),
-    (dict(atol=0), errors.InvalidArgumentError, "atol=0"),
-    (dict(atol=-1e-3), errors.InvalidArgumentError, "atol=-0.001"),
-    (dict(atol="tight"), errors.InvalidArgumentError, "atol='tight'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(formats=("tflite",)), errors.InvalidArgumentError, "formats=\\('tflite',\\)"),
+        (dict(formats=()), errors.InvalidArgumentError, "formats=\\(\\)"),
+        (
+            dict(inputs=np.zeros((2, 9, 9, 1), "float32")),
+            errors.InvalidArgumentError,
+            "shape \\(batch, 8, 8, 1\\)",
+        ),
+        (dict(inputs={"pixels": np.zeros((2, 8, 8, 1))}), errors.InvalidArgumentError, "'images'"),
+        (dict(formats="savedmodel,tflite"), errors.InvalidArgumentError, "'savedmodel,tflite'"),
+        (dict(formats=5), errors.InvalidArgumentError, "formats=5"),
+        (dict(atol=0), errors.InvalidArgumentError, "atol=0"),
+        (dict(atol=-1e-3), errors.InvalidArgumentError, "atol=-0.001"),
+        (dict(atol="tight"), errors.InvalidArgumentError, "atol='tight'"),
+    ],
+)
 def test_bad_arguments_name_the_value(model, tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         zoo.export(model, tmp_path / "x", **kwargs)
@@ -174,13 +221,14 @@ def test_mixed_precision_model_exports_in_float32(tmp_path, images):
     finally:
         keras.config.set_dtype_policy(previous)
     assert mixed.layers[2].dtype_policy.compute_dtype == "float16"
-    from zoo.export.onnx import float32_copy
+    from zoo.exporting.onnx import float32_copy
 
     clone = float32_copy(mixed)
     assert all(layer.dtype_policy.compute_dtype == "float32" for layer in clone.layers)
     assert keras.config.dtype_policy().name == previous.name  # the global policy is back
-    np.testing.assert_allclose(clone.predict(images, verbose=0),
-                               mixed.predict(images, verbose=0), atol=5e-2)
+    np.testing.assert_allclose(
+        clone.predict(images, verbose=0), mixed.predict(images, verbose=0), atol=5e-2
+    )
     report = zoo.export(mixed, tmp_path / "mixed", formats="onnx", inputs=images, atol=5e-2)
     # float16 Keras against float32 ONNX: close, not equal.
     assert report["onnx"].max_abs_diff < 5e-2

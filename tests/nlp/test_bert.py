@@ -13,8 +13,13 @@ TINY = {"num_classes": 2, "vocabulary_size": 60, "sequence_length": 12}
 def test_published_sizes():
     from zoo.nlp.bert import SIZES
 
-    assert SIZES == {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512),
-                     "medium": (8, 512), "base": (12, 768)}
+    assert SIZES == {
+        "tiny": (2, 128),
+        "mini": (4, 256),
+        "small": (4, 512),
+        "medium": (8, 512),
+        "base": (12, 768),
+    }
     # BERT-base, 30,522-token vocabulary, 2 classes: the published ~110M.
     card = zoo.model_info("bert_base")
     assert 109_000_000 < card.num_params < 111_000_000
@@ -39,8 +44,12 @@ def test_missing_preset_is_a_weights_error(tmp_path):
 def test_wordpiece_tokenizer_matches_huggingface(tmp_path):
     from tokenizers import Tokenizer
 
-    texts = ["The plot was NOT dull, it was clever!", "surprisingly , unseenword",
-             "", "a b c " * 10]
+    texts = [
+        "The plot was NOT dull, it was clever!",
+        "surprisingly , unseenword",
+        "",
+        "a b c " * 10,
+    ]
     tokenizer = WordPieceTokenizer.adapt(texts[:2] * 20, vocabulary_size=80, sequence_length=10)
     packed = tokenizer(texts)
     ids = packed["token_ids"].numpy()
@@ -56,7 +65,13 @@ def test_wordpiece_tokenizer_matches_huggingface(tmp_path):
 
 def test_bert_tiny_learns_sentiment(tmp_path):
     # The sentiment vocabulary is tiny: a 1,000-row embedding keeps the run short.
-    result = zoo.train("bert_tiny", "sentiment", tmp_path / "bert", verbose=0, seed=0,
-                       overrides={"vocabulary_size": 1000})
+    result = zoo.train(
+        "bert_tiny",
+        "sentiment",
+        tmp_path / "bert",
+        verbose=0,
+        seed=0,
+        overrides={"vocabulary_size": 1000},
+    )
     # Seeds 0-2 reached 1.000, 0.996 and 0.980 with the 6-epoch sentiment_bert recipe.
     assert result.metrics["accuracy"] >= 0.95, result.metrics

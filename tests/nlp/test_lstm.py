@@ -13,14 +13,15 @@ VOCAB = 30
 
 
 def tiny_model(**kwargs):
-    backbone = LSTMBackbone(vocabulary_size=VOCAB, sequence_length=16, embedding_dim=8,
-                            units=8, num_layers=2, **kwargs)
+    backbone = LSTMBackbone(
+        vocabulary_size=VOCAB, sequence_length=16, embedding_dim=8, units=8, num_layers=2, **kwargs
+    )
     return TextClassifier(backbone, num_classes=3)
 
 
 def token_ids(batch=3, steps=10, seed=0):
     ids = np.random.default_rng(seed).integers(1, VOCAB, (batch, steps)).astype("int32")
-    ids[min(1, batch - 1), steps // 2:] = 0  # a shorter text, right-padded
+    ids[min(1, batch - 1), steps // 2 :] = 0  # a shorter text, right-padded
     return ids
 
 
@@ -43,11 +44,9 @@ def test_padding_is_masked():
     model = tiny_model()
     ids = token_ids()
     padded = np.pad(ids, ((0, 0), (0, 6)))
-    np.testing.assert_allclose(predict(model, ids),
-                               predict(model, padded), atol=1e-6)
+    np.testing.assert_allclose(predict(model, ids), predict(model, padded), atol=1e-6)
     # Row 1 is 5 real tokens + 5 padding: same as the 5 tokens alone.
-    np.testing.assert_allclose(predict(model, ids[1:2, :5]),
-                               predict(model, ids[1:2]), atol=1e-6)
+    np.testing.assert_allclose(predict(model, ids[1:2, :5]), predict(model, ids[1:2]), atol=1e-6)
     # An empty text (all padding) gives finite predictions, not NaN.
     assert np.isfinite(predict(model, np.zeros((2, 8), "int32"))).all()
 
@@ -73,9 +72,15 @@ def test_keras_save_load_gives_identical_predictions(tmp_path):
 def test_registered_defaults_and_parameter_count():
     spec = get_spec("lstm")
     assert (spec.family, spec.task, spec.modality) == ("lstm", "text_classification", "text")
-    assert spec.input_spec() == {"modality": "text", "tokenizer": "word",
-                                 "input_name": "token_ids", "dtype": "int32", "sequence_length": 256,
-                                 "vocabulary_size": 20000, "padding_id": 0}
+    assert spec.input_spec() == {
+        "modality": "text",
+        "tokenizer": "word",
+        "input_name": "token_ids",
+        "dtype": "int32",
+        "sequence_length": 256,
+        "vocabulary_size": 20000,
+        "padding_id": 0,
+    }
     model = zoo.get_model("lstm")
     # embedding + two BiLSTMs (4 gates x (input + recurrent + bias), 2 directions) + head
     embedding = 20000 * 128
@@ -85,16 +90,19 @@ def test_registered_defaults_and_parameter_count():
     assert model.count_params() == embedding + bilstm_0 + bilstm_1 + head == 3_217_922
 
 
-@pytest.mark.parametrize("overrides, match", [
-    ({"vocabulary_size": 1}, "vocabulary_size=1"),
-    ({"sequence_length": 0}, "sequence_length=0"),
-    ({"dropout": 1.0}, "dropout=1.0"),
-    ({"dropout": -0.1}, "dropout=-0.1"),
-    ({"units": 0}, "units=0"),
-    ({"num_layers": 0}, "num_layers=0"),
-    ({"num_classes": 0}, "num_classes=0"),
-    ({"num_heads": 2}, "num_heads=2"),  # not an lstm argument
-])
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"vocabulary_size": 1}, "vocabulary_size=1"),
+        ({"sequence_length": 0}, "sequence_length=0"),
+        ({"dropout": 1.0}, "dropout=1.0"),
+        ({"dropout": -0.1}, "dropout=-0.1"),
+        ({"units": 0}, "units=0"),
+        ({"num_layers": 0}, "num_layers=0"),
+        ({"num_classes": 0}, "num_classes=0"),
+        ({"num_heads": 2}, "num_heads=2"),  # not an lstm argument
+    ],
+)
 def test_bad_overrides_raise(overrides, match):
     with pytest.raises(zoo.InvalidArgumentError, match=match):
         zoo.get_model("lstm", **overrides)

@@ -16,15 +16,22 @@ VOCAB = 30
 
 
 def tiny_model(**kwargs):
-    config = dict(vocabulary_size=VOCAB, sequence_length=16, hidden_dim=8, num_layers=2,
-                  num_heads=2, intermediate_dim=16, dropout=0.0)
+    config = dict(
+        vocabulary_size=VOCAB,
+        sequence_length=16,
+        hidden_dim=8,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=16,
+        dropout=0.0,
+    )
     config.update(kwargs)
     return TextClassifier(TransformerEncoderBackbone(**config), num_classes=3)
 
 
 def token_ids(batch=3, steps=10, seed=0):
     ids = np.random.default_rng(seed).integers(1, VOCAB, (batch, steps)).astype("int32")
-    ids[min(1, batch - 1), steps // 2:] = 0  # a shorter text, right-padded
+    ids[min(1, batch - 1), steps // 2 :] = 0  # a shorter text, right-padded
     return ids
 
 
@@ -48,10 +55,8 @@ def test_padding_is_masked():
     model = tiny_model()
     ids = token_ids()
     padded = np.pad(ids, ((0, 0), (0, 6)))
-    np.testing.assert_allclose(predict(model, ids),
-                               predict(model, padded), atol=1e-6)
-    np.testing.assert_allclose(predict(model, ids[1:2, :5]),
-                               predict(model, ids[1:2]), atol=1e-6)
+    np.testing.assert_allclose(predict(model, ids), predict(model, padded), atol=1e-6)
+    np.testing.assert_allclose(predict(model, ids[1:2, :5]), predict(model, ids[1:2]), atol=1e-6)
     assert np.isfinite(predict(model, np.zeros((2, 8), "int32"))).all()
 
 
@@ -74,12 +79,14 @@ def test_keras_save_load_gives_identical_predictions(tmp_path):
 
 
 def test_registered_sizes():
-    for size, (num_layers, hidden_dim, num_heads, intermediate_dim) in SIZES.items():
+    for size in SIZES:
         spec = get_spec(f"transformer_encoder_{size}")
         assert spec.family == "transformer_encoder" and spec.recipe == "transformer_text"
         assert spec.input_spec(spec.tiny_kwargs)["sequence_length"] == 12
     assert SIZES["base"] == (12, 768, 12, 3072)  # BERT-base shape
-    model = zoo.get_model("transformer_encoder_tiny", **get_spec("transformer_encoder_tiny").tiny_kwargs)
+    model = zoo.get_model(
+        "transformer_encoder_tiny", **get_spec("transformer_encoder_tiny").tiny_kwargs
+    )
     backbone = model.backbone
     assert (backbone.num_layers, backbone.hidden_dim, backbone.num_heads) == SIZES["tiny"][:3]
 
@@ -96,20 +103,24 @@ def test_parameter_counts_match_the_analytic_count():
     for size in ("tiny", "small"):
         num_layers, hidden, _, intermediate = SIZES[size]
         model = zoo.get_model(f"transformer_encoder_{size}")
-        assert model.count_params() == encoder_params(20000, 256, num_layers, hidden,
-                                                      intermediate, 2)
+        assert model.count_params() == encoder_params(
+            20000, 256, num_layers, hidden, intermediate, 2
+        )
     # Building base (100M parameters) takes seconds; its count was checked
     # against the built model once and is pinned through the same formula.
     assert encoder_params(20000, 256, 12, 768, 3072, 2) == 100_614_146
 
 
-@pytest.mark.parametrize("overrides, match", [
-    ({"vocabulary_size": 1}, "vocabulary_size=1"),
-    ({"sequence_length": 0}, "sequence_length=0"),
-    ({"dropout": 1.0}, "dropout=1.0"),
-    ({"num_classes": 0}, "num_classes=0"),
-    ({"hidden_dim": 64}, "hidden_dim=64"),  # the name fixes the size
-])
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"vocabulary_size": 1}, "vocabulary_size=1"),
+        ({"sequence_length": 0}, "sequence_length=0"),
+        ({"dropout": 1.0}, "dropout=1.0"),
+        ({"num_classes": 0}, "num_classes=0"),
+        ({"hidden_dim": 64}, "hidden_dim=64"),  # the name fixes the size
+    ],
+)
 def test_bad_overrides_raise(overrides, match):
     with pytest.raises(zoo.InvalidArgumentError, match=match):
         zoo.get_model("transformer_encoder_tiny", **overrides)
@@ -121,8 +132,10 @@ def test_heads_must_divide_width():
 
 
 def test_import_and_listing_do_not_import_keras_hub():
-    code = ("import sys, zoo; zoo.list_models(); zoo.registry.get_spec("
-            "'transformer_encoder_base').input_spec(); print('keras_hub' in sys.modules)")
+    code = (
+        "import sys, zoo; zoo.list_models(); zoo.registry.get_spec("
+        "'transformer_encoder_base').input_spec(); print('keras_hub' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -53,8 +53,7 @@ def run(strategy):
     with strategy.scope():
         model = zoo.get_model(name, **overrides)
         model.set_weights(initial)
-    recipe.compile(model, steps_per_epoch=steps, strategy=strategy,
-                   global_batch_size=GLOBAL_BATCH)
+    recipe.compile(model, steps_per_epoch=steps, strategy=strategy, global_batch_size=GLOBAL_BATCH)
     data = tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(GLOBAL_BATCH)
     history = model.fit(data, epochs=recipe.epochs, verbose=0, shuffle=False)
     return np.array(history.history["loss"]), model.get_weights()
@@ -62,12 +61,18 @@ def run(strategy):
 
 one_loss, one_weights = run(distribute.get_strategy("one_device"))
 mir_loss, mir_weights = run(mirrored)
-print(json.dumps({
-    "replicas": int(mirrored.num_replicas_in_sync),
-    "worker": distribute.worker_name(mirrored),
-    "loss_one": one_loss.tolist(),
-    "loss_mirrored": mir_loss.tolist(),
-    "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),
-    "max_weight_diff": float(max(np.abs(a - b).max() for a, b in zip(one_weights, mir_weights))),
-    "weights_moved": float(max(np.abs(a - b).max() for a, b in zip(initial, one_weights))),
-}))
+print(
+    json.dumps(
+        {
+            "replicas": int(mirrored.num_replicas_in_sync),
+            "worker": distribute.worker_name(mirrored),
+            "loss_one": one_loss.tolist(),
+            "loss_mirrored": mir_loss.tolist(),
+            "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),
+            "max_weight_diff": float(
+                max(np.abs(a - b).max() for a, b in zip(one_weights, mir_weights))
+            ),
+            "weights_moved": float(max(np.abs(a - b).max() for a, b in zip(initial, one_weights))),
+        }
+    )
+)

@@ -1,14 +1,19 @@
 """The ResNet family: published sizes, options, serialization."""
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 import zoo
 from zoo.vision.resnet import ResNetBackbone
 
-PAPER_PARAMS = {"resnet20": 0.27e6, "resnet32": 0.46e6, "resnet44": 0.66e6,
-                "resnet56": 0.85e6, "resnet110": 1.7e6}
+PAPER_PARAMS = {
+    "resnet20": 0.27e6,
+    "resnet32": 0.46e6,
+    "resnet44": 0.66e6,
+    "resnet56": 0.85e6,
+    "resnet110": 1.7e6,
+}
 
 
 def trainable(model):
@@ -25,7 +30,7 @@ def test_resnet50_has_the_published_parameter_count():
     model = zoo.get_model("resnet50")
     assert trainable(model) == 25_557_032
     # v1.5: no convolution bias anywhere before batch norm.
-    convs = [l for l in model.backbone.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in model.backbone.layers if isinstance(layer, keras.layers.Conv2D)]
     assert convs and not any(c.use_bias for c in convs)
     strided = [c for c in convs if c.strides == (2, 2) and c.kernel_size == (3, 3)]
     assert len(strided) == 3  # v1.5 strides on the 3x3 conv of stages 2-4
@@ -55,7 +60,7 @@ def test_preactivation_variant_and_dropout():
     v1 = zoo.get_model("resnet20")
     v2 = zoo.get_model("resnet20", preact=True, dropout=0.3)
     assert v2.backbone.preact and not v1.backbone.preact
-    assert any(isinstance(l, keras.layers.Dropout) for l in v2.layers)
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in v2.layers)
     # v2 ends in BN-ReLU; v1 ends in the last block's ReLU after its add.
     assert v2.backbone.layers[-1].name == "post_relu"
     assert v1.backbone.layers[-1].name.endswith("_out")
@@ -70,7 +75,7 @@ def test_logits_option():
 
 def test_preprocessing_is_inside_the_model():
     model = zoo.get_model("resnet20", input_shape=(8, 8, 3))
-    names = [l.name for l in model.layers]
+    names = [layer.name for layer in model.layers]
     assert names[:2] == ["images", "normalize"]
     # A mid-grey image maps to (0.5 - mean) / std per channel before the backbone.
     import keras
@@ -81,8 +86,15 @@ def test_preprocessing_is_inside_the_model():
 
 
 def test_config_round_trip_and_keras_file(tmp_path):
-    model = zoo.get_model("resnet20", input_shape=(12, 12, 2), num_classes=4, preact=True,
-                          dropout=0.1, mean=[0.4, 0.6], std=[0.2, 0.3])
+    model = zoo.get_model(
+        "resnet20",
+        input_shape=(12, 12, 2),
+        num_classes=4,
+        preact=True,
+        dropout=0.1,
+        mean=[0.4, 0.6],
+        std=[0.2, 0.3],
+    )
     config = model.get_config()
     clone = type(model).from_config(config)
     assert clone.get_config() == config

@@ -23,8 +23,15 @@ from zoo.data import tokenizers  # noqa: F401  (light: imports TensorFlow only w
 from zoo.data.catalog import SOURCES, get_source
 from zoo.data.image import AUGMENTATIONS
 
-__all__ = ["AUGMENTATIONS", "DatasetInfo", "dataset_info", "get_dataset", "get_tokenizer",
-           "list_datasets", "text_examples"]
+__all__ = [
+    "AUGMENTATIONS",
+    "DatasetInfo",
+    "dataset_info",
+    "get_dataset",
+    "get_tokenizer",
+    "list_datasets",
+    "text_examples",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +80,9 @@ def list_datasets(modality: str | None = None) -> list[str]:
     return sorted(n for n, s in SOURCES.items() if modality in (None, s.modality))
 
 
-def dataset_info(name, *, data_dir=None, text_column: str = "text",
-                 label_column: str = "label") -> DatasetInfo:
+def dataset_info(
+    name, *, data_dir=None, text_column: str = "text", label_column: str = "label"
+) -> DatasetInfo:
     """Describes a dataset (classes, native shape) without preparing it.
 
     Args:
@@ -93,20 +101,40 @@ def dataset_info(name, *, data_dir=None, text_column: str = "text",
 
     if text.is_table_file(name):
         _, _, names = text.read_table(name, text_column=text_column, label_column=label_column)
-        return DatasetInfo(str(name), "table", tuple(names), None, "none",
-                           f"texts and labels of {str(name)!r}", modality="text")
+        return DatasetInfo(
+            str(name),
+            "table",
+            tuple(names),
+            None,
+            "none",
+            f"texts and labels of {str(name)!r}",
+            modality="text",
+        )
     if folder.is_folder_dataset(name):
         modality = "text" if text.is_text_folder(name) else "image"
-        return DatasetInfo(str(name), "folder", tuple(folder.class_names(name)), None, "none",
-                           f"{modality} files in class subfolders of {str(name)!r}",
-                           modality=modality)
+        return DatasetInfo(
+            str(name),
+            "folder",
+            tuple(folder.class_names(name)),
+            None,
+            "none",
+            f"{modality} files in class subfolders of {str(name)!r}",
+            modality=modality,
+        )
     source = get_source(name)
     from zoo.data.tfds_source import get_builder
 
     names = get_builder(source, data_dir).info.features[source.label_key].names
-    return DatasetInfo(source.name, "embedded" if source.embedded else "tfds", tuple(names),
-                       source.image_shape, source.augmentation, source.description,
-                       modality=source.modality, sequence_length=source.sequence_length)
+    return DatasetInfo(
+        source.name,
+        "embedded" if source.embedded else "tfds",
+        tuple(names),
+        source.image_shape,
+        source.augmentation,
+        source.description,
+        modality=source.modality,
+        sequence_length=source.sequence_length,
+    )
 
 
 def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
@@ -152,8 +180,18 @@ def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[s
     return [t.decode("utf-8") for t, _ in val.take(count).as_numpy_iterator()]
 
 
-def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augment=True,
-                strategy=None, seed: int | None = None, tokenizer=None, **table_columns):
+def get_dataset(
+    name,
+    *,
+    model=None,
+    batch_size: int = 64,
+    data_dir=None,
+    augment=True,
+    strategy=None,
+    seed: int | None = None,
+    tokenizer=None,
+    **table_columns,
+):
     """Training and validation pipelines for a dataset, fitted to a model.
 
     Args:
@@ -199,9 +237,18 @@ def get_dataset(name, *, model=None, batch_size: int = 64, data_dir=None, augmen
     spec = _model_input(model, info.modality, info.name)
     # The input kind names the module that builds its pipelines.
     module = importlib.import_module(inputs.KINDS[info.modality].pipeline)
-    return module.make_pipelines(name, info, spec, batch_size=batch_size, data_dir=data_dir,
-                                 augment=augment, strategy=strategy, seed=seed,
-                                 tokenizer=tokenizer, table_columns=table_columns)
+    return module.make_pipelines(
+        name,
+        info,
+        spec,
+        batch_size=batch_size,
+        data_dir=data_dir,
+        augment=augment,
+        strategy=strategy,
+        seed=seed,
+        tokenizer=tokenizer,
+        table_columns=table_columns,
+    )
 
 
 def _model_input(model, kind: str, dataset):

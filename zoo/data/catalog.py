@@ -61,41 +61,124 @@ SOURCES = {
     source.name: source
     for source in (
         DatasetSource(
-            "digits", "zoo_digits", "train", "test", (8, 8, 1), "none", embedded=True,
+            "digits",
+            "zoo_digits",
+            "train",
+            "test",
+            (8, 8, 1),
+            "none",
+            embedded=True,
             description="1,797 8x8 handwritten digits bundled with scikit-learn (no download).",
         ),
-        DatasetSource("mnist", "mnist", "train", "test", (28, 28, 1), "none",
-                      description="70,000 28x28 handwritten digits."),
-        DatasetSource("fashion_mnist", "fashion_mnist", "train", "test", (28, 28, 1), "none",
-                      description="70,000 28x28 Zalando clothing images, 10 classes."),
-        DatasetSource("cifar10", "cifar10", "train", "test", (32, 32, 3), "cifar",
-                      description="60,000 32x32 colour images, 10 classes."),
-        DatasetSource("cifar100", "cifar100", "train", "test", (32, 32, 3), "cifar",
-                      description="60,000 32x32 colour images, 100 classes."),
         DatasetSource(
-            "imagenet2012", "imagenet2012", "train", "validation", None, "imagenet",
+            "mnist",
+            "mnist",
+            "train",
+            "test",
+            (28, 28, 1),
+            "none",
+            description="70,000 28x28 handwritten digits.",
+        ),
+        DatasetSource(
+            "fashion_mnist",
+            "fashion_mnist",
+            "train",
+            "test",
+            (28, 28, 1),
+            "none",
+            description="70,000 28x28 Zalando clothing images, 10 classes.",
+        ),
+        DatasetSource(
+            "cifar10",
+            "cifar10",
+            "train",
+            "test",
+            (32, 32, 3),
+            "cifar",
+            description="60,000 32x32 colour images, 10 classes.",
+        ),
+        DatasetSource(
+            "cifar100",
+            "cifar100",
+            "train",
+            "test",
+            (32, 32, 3),
+            "cifar",
+            description="60,000 32x32 colour images, 100 classes.",
+        ),
+        DatasetSource(
+            "imagenet2012",
+            "imagenet2012",
+            "train",
+            "validation",
+            None,
+            "imagenet",
             cache=False,  # ~150 GB decoded: streaming only
             manual_files=("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar"),
             description="ILSVRC 2012, 1.28M images, 1000 classes (manual download).",
         ),
         DatasetSource(
-            "sentiment", "zoo_sentiment", "train", "test", None, "none", embedded=True,
-            modality="text", feature_key="text", sequence_length=16,
+            "sentiment",
+            "zoo_sentiment",
+            "train",
+            "test",
+            None,
+            "none",
+            embedded=True,
+            modality="text",
+            feature_key="text",
+            sequence_length=16,
             description="5,000 generated reviews whose label depends on word order "
-                        "(negation scope, clause order); no download.",
+            "(negation scope, clause order); no download.",
         ),
-        DatasetSource("imdb_reviews", "imdb_reviews/plain_text", "train", "test", None, "none",
-                      modality="text", feature_key="text", sequence_length=256,
-                      description="50,000 IMDB movie reviews, positive/negative."),
-        DatasetSource("ag_news_subset", "ag_news_subset", "train", "test", None, "none",
-                      modality="text", feature_key="description", sequence_length=64,
-                      description="127,600 news articles, 4 topics."),
-        DatasetSource("glue/sst2", "glue/sst2", "train", "validation", None, "none",
-                      modality="text", feature_key="sentence", sequence_length=64,  # test labels hidden
-                      description="GLUE SST-2: 68,221 movie-review sentences, binary."),
-        DatasetSource("yelp_polarity_reviews", "yelp_polarity_reviews", "train", "test", None,
-                      "none", modality="text", feature_key="text", sequence_length=256,
-                      description="598,000 Yelp reviews, positive/negative."),
+        DatasetSource(
+            "imdb_reviews",
+            "imdb_reviews/plain_text",
+            "train",
+            "test",
+            None,
+            "none",
+            modality="text",
+            feature_key="text",
+            sequence_length=256,
+            description="50,000 IMDB movie reviews, positive/negative.",
+        ),
+        DatasetSource(
+            "ag_news_subset",
+            "ag_news_subset",
+            "train",
+            "test",
+            None,
+            "none",
+            modality="text",
+            feature_key="description",
+            sequence_length=64,
+            description="127,600 news articles, 4 topics.",
+        ),
+        DatasetSource(
+            "glue/sst2",
+            "glue/sst2",
+            "train",
+            "validation",
+            None,
+            "none",
+            modality="text",
+            feature_key="sentence",
+            sequence_length=64,  # test labels hidden
+            description="GLUE SST-2: 68,221 movie-review sentences, binary.",
+        ),
+        DatasetSource(
+            "yelp_polarity_reviews",
+            "yelp_polarity_reviews",
+            "train",
+            "test",
+            None,
+            "none",
+            modality="text",
+            feature_key="text",
+            sequence_length=256,
+            description="598,000 Yelp reviews, positive/negative.",
+        ),
     )
 }
 
@@ -112,8 +195,9 @@ def get_source(name) -> DatasetSource:
     """
     if isinstance(name, str) and name in SOURCES:
         return SOURCES[name]
-    if isinstance(name, (str, Path)) and ("/" in str(name) or "\\" in str(name)
-                                          or Path(str(name)).suffix in (".csv", ".tsv")):
+    if isinstance(name, (str, Path)) and (
+        "/" in str(name) or "\\" in str(name) or Path(str(name)).suffix in (".csv", ".tsv")
+    ):
         raise errors.DatasetNotAvailableError(
             f"Dataset path {str(name)!r} does not exist. Pass an existing folder of class "
             f"subfolders, a .csv/.tsv file, or one of {sorted(SOURCES)}."

@@ -35,10 +35,12 @@ class ZooDigits(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
             description="scikit-learn's 8x8 handwritten digits (UCI optdigits test set).",
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(8, 8, 1)),
-                "label": tfds.features.ClassLabel(names=[str(d) for d in range(10)]),
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(8, 8, 1)),
+                    "label": tfds.features.ClassLabel(names=[str(d) for d in range(10)]),
+                }
+            ),
             supervised_keys=("image", "label"),
             homepage="https://archive.ics.uci.edu/dataset/80",
         )
@@ -46,8 +48,10 @@ class ZooDigits(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         del dl_manager  # nothing to download: the data is in the sklearn wheel
         train_idx, test_idx = _stratified_split()
-        return {"train": self._generate_examples(train_idx),
-                "test": self._generate_examples(test_idx)}
+        return {
+            "train": self._generate_examples(train_idx),
+            "test": self._generate_examples(test_idx),
+        }
 
     def _generate_examples(self, indices):
         images, labels = _load_digits()
@@ -67,5 +71,6 @@ def _stratified_split():
     from sklearn.model_selection import train_test_split
 
     _, labels = _load_digits()
-    return train_test_split(np.arange(len(labels)), test_size=_TEST_FRACTION,
-                            stratify=labels, random_state=_SPLIT_SEED)
+    return train_test_split(
+        np.arange(len(labels)), test_size=_TEST_FRACTION, stratify=labels, random_state=_SPLIT_SEED
+    )

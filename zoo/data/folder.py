@@ -58,19 +58,30 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
     root = Path(root)
     names = class_names(root)
     height, width, channels = shape or (256, 256, 3)
-    common = dict(labels="inferred", label_mode="int", class_names=names, batch_size=None,
-                  image_size=(height or 256, width or 256),
-                  color_mode=_COLOR_MODES.get(channels or 3, "rgb"))
+    common = dict(
+        labels="inferred",
+        label_mode="int",
+        class_names=names,
+        batch_size=None,
+        image_size=(height or 256, width or 256),
+        color_mode=_COLOR_MODES.get(channels or 3, "rgb"),
+    )
     train_dir, val_dir = _split_dirs(root)
     try:
         if val_dir is not None:
-            train = keras.utils.image_dataset_from_directory(train_dir, shuffle=True,
-                                                             seed=_SPLIT_SEED, **common)
+            train = keras.utils.image_dataset_from_directory(
+                train_dir, shuffle=True, seed=_SPLIT_SEED, **common
+            )
             val = keras.utils.image_dataset_from_directory(val_dir, shuffle=False, **common)
         else:
             train, val = keras.utils.image_dataset_from_directory(
-                train_dir, validation_split=validation_fraction, subset="both", shuffle=True,
-                seed=_SPLIT_SEED, **common)
+                train_dir,
+                validation_split=validation_fraction,
+                subset="both",
+                shuffle=True,
+                seed=_SPLIT_SEED,
+                **common,
+            )
     except ValueError as err:  # no images, or a class missing from a split
         raise errors.InvalidArgumentError(
             f"Cannot read folder dataset {str(root)!r}: {err}. Accepted: class subfolders "

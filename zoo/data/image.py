@@ -13,8 +13,20 @@ from zoo.inputs import AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "make_pipelines"]
 
-def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True,
-                   strategy=None, seed=None, tokenizer=None, table_columns=None):
+
+def make_pipelines(
+    name,
+    info,
+    spec,
+    *,
+    batch_size,
+    data_dir=None,
+    augment=True,
+    strategy=None,
+    seed=None,
+    tokenizer=None,
+    table_columns=None,
+):
     """`(train, val)` image pipelines of a dataset fitted to `spec`.
 
     Args:
@@ -44,9 +56,10 @@ def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True,
         _, train, val = load_splits(source, data_dir)
         cache = source.cache
     common = dict(shape=shape, batch_size=batch_size, cache=cache, strategy=strategy)
-    return (pipeline.build_pipeline(train, training=True, augmentation=policy, seed=seed,
-                                    **common),
-            pipeline.build_pipeline(val, training=False, **common))
+    return (
+        pipeline.build_pipeline(train, training=True, augmentation=policy, seed=seed, **common),
+        pipeline.build_pipeline(val, training=False, **common),
+    )
 
 
 def _augmentation(augment, default: str) -> str:
@@ -111,16 +124,24 @@ def augmentation_layer(policy: str, image_shape):
         return None
     height, width = image_shape[0], image_shape[1]
     if policy == "shift":
-        layers = [keras.layers.RandomTranslation(0.125, 0.125, fill_mode="constant",
-                                                 interpolation="nearest")]
+        layers = [
+            keras.layers.RandomTranslation(
+                0.125, 0.125, fill_mode="constant", interpolation="nearest"
+            )
+        ]
     elif policy == "cifar":
         # Pad-4-and-crop is a translation of up to 4 pixels with zero fill.
-        layers = [keras.layers.RandomTranslation(4 / height, 4 / width, fill_mode="constant",
-                                                 interpolation="nearest"),
-                  keras.layers.RandomFlip("horizontal")]
+        layers = [
+            keras.layers.RandomTranslation(
+                4 / height, 4 / width, fill_mode="constant", interpolation="nearest"
+            ),
+            keras.layers.RandomFlip("horizontal"),
+        ]
     elif policy == "imagenet":
-        layers = [keras.layers.RandomZoom((-0.35, 0.0), fill_mode="reflect"),
-                  keras.layers.RandomFlip("horizontal")]
+        layers = [
+            keras.layers.RandomZoom((-0.35, 0.0), fill_mode="reflect"),
+            keras.layers.RandomFlip("horizontal"),
+        ]
     else:
         raise errors.InvalidArgumentError(
             f"Unknown augmentation {policy!r}; accepted: {sorted(AUGMENTATIONS)}. "

@@ -11,9 +11,17 @@ _SHUFFLE_BUFFER = 10_000
 _AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
 
 
-def build_pipeline(ds, *, shape, batch_size: int, training: bool, cache: bool,
-                   augmentation: str = "none", seed: int | None = None,
-                   strategy=None):
+def build_pipeline(
+    ds,
+    *,
+    shape,
+    batch_size: int,
+    training: bool,
+    cache: bool,
+    augmentation: str = "none",
+    seed: int | None = None,
+    strategy=None,
+):
     """Batches and (for training) shuffles and augments one split.
 
     Args:
@@ -34,8 +42,10 @@ def build_pipeline(ds, *, shape, batch_size: int, training: bool, cache: bool,
 
     from zoo.data.image import augmentation_layer, fit_image
 
-    ds = ds.map(lambda image, label: (fit_image(image, shape), tf.cast(label, tf.int32)),
-                num_parallel_calls=_AUTOTUNE)
+    ds = ds.map(
+        lambda image, label: (fit_image(image, shape), tf.cast(label, tf.int32)),
+        num_parallel_calls=_AUTOTUNE,
+    )
     if cache:
         ds = ds.cache()
     if training:
@@ -44,8 +54,10 @@ def build_pipeline(ds, *, shape, batch_size: int, training: bool, cache: bool,
     if training:
         layer = augmentation_layer(augmentation, ds.element_spec[0].shape[1:])
         if layer is not None:
-            ds = ds.map(lambda images, labels: (layer(images, training=True), labels),
-                        num_parallel_calls=_AUTOTUNE)
+            ds = ds.map(
+                lambda images, labels: (layer(images, training=True), labels),
+                num_parallel_calls=_AUTOTUNE,
+            )
     return finish(ds, strategy)
 
 
@@ -67,6 +79,7 @@ def finish(ds, strategy=None):
     if strategy is not None:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA)
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
         ds = ds.with_options(options)
     return ds.prefetch(_AUTOTUNE)

@@ -20,12 +20,50 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
-POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "enjoyable", "fun",
-            "moving", "clever", "beautiful", "charming", "gripping")
-NEGATIVE = ("bad", "awful", "terrible", "boring", "dull", "weak", "poor", "silly",
-            "predictable", "messy", "clumsy", "tedious")
-SUBJECTS = ("movie", "film", "plot", "acting", "ending", "story", "cast", "soundtrack",
-            "script", "dialogue", "direction", "pacing", "sequel", "premise")
+POSITIVE = (
+    "good",
+    "great",
+    "excellent",
+    "wonderful",
+    "brilliant",
+    "enjoyable",
+    "fun",
+    "moving",
+    "clever",
+    "beautiful",
+    "charming",
+    "gripping",
+)
+NEGATIVE = (
+    "bad",
+    "awful",
+    "terrible",
+    "boring",
+    "dull",
+    "weak",
+    "poor",
+    "silly",
+    "predictable",
+    "messy",
+    "clumsy",
+    "tedious",
+)
+SUBJECTS = (
+    "movie",
+    "film",
+    "plot",
+    "acting",
+    "ending",
+    "story",
+    "cast",
+    "soundtrack",
+    "script",
+    "dialogue",
+    "direction",
+    "pacing",
+    "sequel",
+    "premise",
+)
 # Drawn independently for each adjective, so "very X" says nothing about
 # which adjective is the verdict.
 INTENSIFIERS = ("", "", "", "really ", "very ", "quite ", "so ")
@@ -111,17 +149,19 @@ class ZooSentiment(tfds.core.GeneratorBasedBuilder):
     RELEASE_NOTES = {
         "1.0.0": "8 order-dependent and 2 negation templates, seeds fixed.",
         "1.1.0": "10 pair templates and 2 single-adjective twins: every bag of words "
-                 "equally likely under both labels; labels exactly balanced.",
+        "equally likely under both labels; labels exactly balanced.",
     }
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
             description="Generated short reviews whose label depends on negation scope "
-                        "and clause order; a bag of words cannot solve it.",
-            features=tfds.features.FeaturesDict({
-                "text": tfds.features.Text(),
-                "label": tfds.features.ClassLabel(names=["negative", "positive"]),
-            }),
+            "and clause order; a bag of words cannot solve it.",
+            features=tfds.features.FeaturesDict(
+                {
+                    "text": tfds.features.Text(),
+                    "label": tfds.features.ClassLabel(names=["negative", "positive"]),
+                }
+            ),
             supervised_keys=("text", "label"),
         )
 

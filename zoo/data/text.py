@@ -21,8 +21,11 @@ DEFAULT_SEQUENCE_LENGTH = 128
 
 def is_table_file(name) -> bool:
     """Whether `name` is an existing `.csv` or `.tsv` file."""
-    return isinstance(name, (str, Path)) and Path(name).suffix.lower() in TABLE_SUFFIXES \
+    return (
+        isinstance(name, (str, Path))
+        and Path(name).suffix.lower() in TABLE_SUFFIXES
         and Path(name).is_file()
+    )
 
 
 def is_text_folder(root) -> bool:
@@ -69,7 +72,8 @@ def read_table(path, *, text_column: str = "text", label_column: str = "label"):
     names = sorted({label for _, label in rows}, key=_natural)
     if len(names) < 2:
         raise errors.InvalidArgumentError(
-            f"{str(path)!r} needs at least 2 classes in {label_column!r}. Received: {names}")
+            f"{str(path)!r} needs at least 2 classes in {label_column!r}. Received: {names}"
+        )
     index = {name: i for i, name in enumerate(names)}
     return [t for t, _ in rows], [index[label] for _, label in rows], names
 
@@ -97,8 +101,11 @@ def load_table(path, *, text_column="text", label_column="label", validation_fra
 
     def take(indices):
         return tf.data.Dataset.from_tensor_slices(
-            (tf.constant([texts[i] for i in indices], tf.string),
-             tf.constant([labels[i] for i in indices], tf.int32)))
+            (
+                tf.constant([texts[i] for i in indices], tf.string),
+                tf.constant([labels[i] for i in indices], tf.int32),
+            )
+        )
 
     return take(train), take(val)
 
@@ -116,15 +123,19 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
     from zoo.data.folder import _split_dirs
 
     train_dir, val_dir = _split_dirs(Path(root))
-    common = dict(labels="inferred", label_mode="int", class_names=list(class_names),
-                  batch_size=None)
+    common = dict(
+        labels="inferred", label_mode="int", class_names=list(class_names), batch_size=None
+    )
     if val_dir is not None:
-        return (keras.utils.text_dataset_from_directory(train_dir, shuffle=True,
-                                                        seed=_SPLIT_SEED, **common),
-                keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common))
+        return (
+            keras.utils.text_dataset_from_directory(
+                train_dir, shuffle=True, seed=_SPLIT_SEED, **common
+            ),
+            keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common),
+        )
     return keras.utils.text_dataset_from_directory(
-        train_dir, validation_split=validation_fraction, subset="both", seed=_SPLIT_SEED,
-        **common)
+        train_dir, validation_split=validation_fraction, subset="both", seed=_SPLIT_SEED, **common
+    )
 
 
 def default_input():
@@ -162,8 +173,19 @@ def text_splits(name, data_dir=None, table_columns=None):
     return train, val
 
 
-def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True, strategy=None,
-                   seed=None, tokenizer=None, table_columns=None):
+def make_pipelines(
+    name,
+    info,
+    spec,
+    *,
+    batch_size,
+    data_dir=None,
+    augment=True,
+    strategy=None,
+    seed=None,
+    tokenizer=None,
+    table_columns=None,
+):
     """`(train, val)` token-id pipelines of a text dataset fitted to `spec`.
 
     Args:
@@ -197,8 +219,10 @@ def make_pipelines(name, info, spec, *, batch_size, data_dir=None, augment=True,
             f"sequence_length <= {spec.length}"
         )
     common = dict(tokenizer=tokenizer, batch_size=batch_size, strategy=strategy)
-    return (build_text_pipeline(train, training=True, seed=seed, **common),
-            build_text_pipeline(val, training=False, **common))
+    return (
+        build_text_pipeline(train, training=True, seed=seed, **common),
+        build_text_pipeline(val, training=False, **common),
+    )
 
 
 def adapt_tokenizer(texts, spec):
@@ -211,11 +235,13 @@ def adapt_tokenizer(texts, spec):
     from zoo.data.tokenizers import TOKENIZERS
 
     return TOKENIZERS[spec.tokenizer].adapt(
-        texts, vocabulary_size=spec.vocabulary_size, sequence_length=spec.length)
+        texts, vocabulary_size=spec.vocabulary_size, sequence_length=spec.length
+    )
 
 
-def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,
-                        seed: int | None = None, strategy=None):
+def build_text_pipeline(
+    ds, *, tokenizer, batch_size: int, training: bool, seed: int | None = None, strategy=None
+):
     """Caches, shuffles, batches and tokenizes unbatched `(text, label)` pairs.
 
     Args:
@@ -233,14 +259,16 @@ def build_text_pipeline(ds, *, tokenizer, batch_size: int, training: bool,
     """
     import tensorflow as tf
 
-    ds = ds.map(lambda text, label: (text, tf.cast(label, tf.int32)),
-                num_parallel_calls=_AUTOTUNE).cache()
+    ds = ds.map(
+        lambda text, label: (text, tf.cast(label, tf.int32)), num_parallel_calls=_AUTOTUNE
+    ).cache()
     from zoo.data.pipeline import finish, shuffled
 
     if training:
         ds = shuffled(ds, seed)
-    ds = ds.batch(batch_size).map(lambda texts, labels: (tokenizer(texts), labels),
-                                  num_parallel_calls=_AUTOTUNE)
+    ds = ds.batch(batch_size).map(
+        lambda texts, labels: (tokenizer(texts), labels), num_parallel_calls=_AUTOTUNE
+    )
     return finish(ds, strategy)
 
 

@@ -20,8 +20,10 @@ from zoo.data.catalog import DatasetSource
 _PROBE_HOST = ("storage.googleapis.com", 443)
 _PROBE_TIMEOUT_S = 3.0
 # Builders over data zoo makes or ships, imported only when used.
-_EMBEDDED_BUILDERS = {"zoo_digits": "zoo.data.digits.ZooDigits",
-                      "zoo_sentiment": "zoo.data.sentiment.ZooSentiment"}
+_EMBEDDED_BUILDERS = {
+    "zoo_digits": "zoo.data.digits.ZooDigits",
+    "zoo_sentiment": "zoo.data.sentiment.ZooSentiment",
+}
 
 
 def network_available() -> bool:
@@ -74,6 +76,7 @@ def load_splits(source: DatasetSource, data_dir=None):
         # A fresh builder reads the info that was just written, possibly by
         # another process (workers of one cluster start together).
         builder = get_builder(source, data_dir)
+
     # Features are picked by key: not every builder declares supervised keys
     # (glue does not), and text sets keep several text fields.
     def pick(example):
@@ -104,13 +107,14 @@ def _prepare(source: DatasetSource, builder) -> None:
                 f"again, or pass data_dir= pointing at a prepared copy."
             )
         builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
+        )
         return
     if not network_available():
         raise errors.DatasetNotAvailableError(
             f"Dataset {source.name!r} is not prepared in data_dir {str(root)!r} and the "
             f"network is unreachable (or ZOO_OFFLINE is set). On a machine with internet "
-            f"run `python -c \"import tensorflow_datasets as tfds; "
+            f'run `python -c "import tensorflow_datasets as tfds; '
             f"tfds.builder('{source.tfds_name}', data_dir='DIR').download_and_prepare()\"` "
             f"and copy the folder DIR/{source.tfds_name.split('/')[0]} into {str(root)!r}, "
             f"or pass data_dir= "

@@ -57,8 +57,11 @@ def _hf_spaces_and_lower() -> list:
     """`_spaces_and_lower` as Hugging Face `tokenizers` normalizers."""
     from tokenizers import Regex, normalizers
 
-    return [normalizers.Replace(Regex(UNICODE_WHITESPACE), " "), normalizers.Lowercase(),
-            normalizers.Replace("ς", "σ")]
+    return [
+        normalizers.Replace(Regex(UNICODE_WHITESPACE), " "),
+        normalizers.Lowercase(),
+        normalizers.Replace("ς", "σ"),
+    ]
 
 
 def normalize_for_wordpiece(texts):
@@ -104,8 +107,11 @@ class WordTokenizer:
         self.sequence_length = validation.check_positive_int("sequence_length", sequence_length)
         self.vocabulary = ["", UNK] + vocabulary[2:]
         self.layer = keras.layers.TextVectorization(
-            vocabulary=self.vocabulary, output_sequence_length=self.sequence_length,
-            standardize=standardize, split="whitespace", output_mode="int",
+            vocabulary=self.vocabulary,
+            output_sequence_length=self.sequence_length,
+            standardize=standardize,
+            split="whitespace",
+            output_mode="int",
         )
 
     @property
@@ -113,7 +119,7 @@ class WordTokenizer:
         return len(self.vocabulary)
 
     @classmethod
-    def adapt(cls, texts, *, vocabulary_size: int, sequence_length: int) -> "WordTokenizer":
+    def adapt(cls, texts, *, vocabulary_size: int, sequence_length: int) -> WordTokenizer:
         """Learns the most frequent words of `texts` (a tf.data dataset or list).
 
         Args:
@@ -124,12 +130,12 @@ class WordTokenizer:
         import keras
         import tensorflow as tf
 
-        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
-                                                        minimum=3)
+        vocabulary_size = validation.check_positive_int(
+            "vocabulary_size", vocabulary_size, minimum=3
+        )
         if not isinstance(texts, tf.data.Dataset):
             texts = tf.data.Dataset.from_tensor_slices(list(texts))
-        layer = keras.layers.TextVectorization(max_tokens=vocabulary_size,
-                                               standardize=standardize)
+        layer = keras.layers.TextVectorization(max_tokens=vocabulary_size, standardize=standardize)
         layer.adapt(texts.batch(1024))
         vocabulary = layer.get_vocabulary()
         if len(vocabulary) < 3:
@@ -160,15 +166,23 @@ class WordTokenizer:
         directory.mkdir(parents=True, exist_ok=True)
         lines = [PAD] + self.vocabulary[1:]
         (directory / VOCABULARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (directory / CONFIG_FILE).write_text(json.dumps(
-            {"type": self.kind, "sequence_length": self.sequence_length,
-             "standardize": "unicode lowercase, strip ASCII punctuation",
-             "split": "whitespace",
-             "padding_id": 0, "unknown_id": 1}, indent=2))
+        (directory / CONFIG_FILE).write_text(
+            json.dumps(
+                {
+                    "type": self.kind,
+                    "sequence_length": self.sequence_length,
+                    "standardize": "unicode lowercase, strip ASCII punctuation",
+                    "split": "whitespace",
+                    "padding_id": 0,
+                    "unknown_id": 1,
+                },
+                indent=2,
+            )
+        )
         return directory
 
     @classmethod
-    def load(cls, directory) -> "WordTokenizer":
+    def load(cls, directory) -> WordTokenizer:
         """Reads a tokenizer written by `save` (see `load_tokenizer`).
 
         Args:
@@ -187,7 +201,8 @@ class WordTokenizer:
         vocab = {token: i for i, token in enumerate([PAD] + self.vocabulary[1:])}
         tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
         tokenizer.normalizer = normalizers.Sequence(
-            [*_hf_spaces_and_lower(), normalizers.Replace(Regex(PUNCTUATION), "")])
+            [*_hf_spaces_and_lower(), normalizers.Replace(Regex(PUNCTUATION), "")]
+        )
         tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token=PAD)
@@ -230,14 +245,16 @@ class WordPieceTokenizer:
                 f"A WordPiece vocabulary needs {BERT_RESERVED} and at least one word piece. "
                 f"Received: vocabulary of {len(vocabulary)} entries missing {missing}"
             )
-        self.sequence_length = validation.check_positive_int("sequence_length", sequence_length,
-                                                             minimum=3)
+        self.sequence_length = validation.check_positive_int(
+            "sequence_length", sequence_length, minimum=3
+        )
         self.vocabulary = vocabulary
         # Lowercasing is done by normalize_for_wordpiece, in a form that
         # tokenizer.json can repeat.
         self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=False)
         self.packer = keras_hub.models.BertTextClassifierPreprocessor(
-            self.tokenizer, sequence_length=self.sequence_length)
+            self.tokenizer, sequence_length=self.sequence_length
+        )
         self.layer = self.packer  # what an exporter must track
 
     @property
@@ -256,17 +273,22 @@ class WordPieceTokenizer:
         import keras_hub
         import tensorflow as tf
 
-        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
-                                                        minimum=len(BERT_RESERVED) + 1)
+        vocabulary_size = validation.check_positive_int(
+            "vocabulary_size", vocabulary_size, minimum=len(BERT_RESERVED) + 1
+        )
         if not isinstance(texts, tf.data.Dataset):
             texts = tf.data.Dataset.from_tensor_slices(list(texts))
         vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-            texts.batch(1024).map(normalize_for_wordpiece), vocabulary_size=vocabulary_size,
-            lowercase=False, reserved_tokens=BERT_RESERVED)
+            texts.batch(1024).map(normalize_for_wordpiece),
+            vocabulary_size=vocabulary_size,
+            lowercase=False,
+            reserved_tokens=BERT_RESERVED,
+        )
         if len(vocabulary) <= len(BERT_RESERVED):
             raise errors.InvalidArgumentError(
                 "The training texts hold no words to build a vocabulary from. "
-                "Received: texts with no tokens")
+                "Received: texts with no tokens"
+            )
         return cls(vocabulary, sequence_length)
 
     def __call__(self, texts) -> dict:
@@ -281,11 +303,21 @@ class WordPieceTokenizer:
         """Writes `vocabulary.txt` and the config to `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / VOCABULARY_FILE).write_text("\n".join(self.vocabulary) + "\n",
-                                                 encoding="utf-8")
-        (directory / CONFIG_FILE).write_text(json.dumps(
-            {"type": self.kind, "sequence_length": self.sequence_length, "lowercase": True,
-             "template": "[CLS] text [SEP]", "padding_id": 0}, indent=2))
+        (directory / VOCABULARY_FILE).write_text(
+            "\n".join(self.vocabulary) + "\n", encoding="utf-8"
+        )
+        (directory / CONFIG_FILE).write_text(
+            json.dumps(
+                {
+                    "type": self.kind,
+                    "sequence_length": self.sequence_length,
+                    "lowercase": True,
+                    "template": "[CLS] text [SEP]",
+                    "padding_id": 0,
+                },
+                indent=2,
+            )
+        )
         return directory
 
     def to_huggingface_json(self) -> str:
@@ -294,16 +326,23 @@ class WordPieceTokenizer:
 
         vocab = {token: i for i, token in enumerate(self.vocabulary)}
         tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
-        tokenizer.normalizer = normalizers.Sequence([
-            normalizers.NFKC(),
-            *_hf_spaces_and_lower(),
-            normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True,
-                                       strip_accents=False, lowercase=False),
-        ])
+        tokenizer.normalizer = normalizers.Sequence(
+            [
+                normalizers.NFKC(),
+                *_hf_spaces_and_lower(),
+                normalizers.BertNormalizer(
+                    clean_text=False,
+                    handle_chinese_chars=True,
+                    strip_accents=False,
+                    lowercase=False,
+                ),
+            ]
+        )
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]),
-                                                     ("[SEP]", vocab["[SEP]"])])
+            single="[CLS] $A [SEP]",
+            special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+        )
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token="[PAD]")
         return tokenizer.to_str()
@@ -319,13 +358,14 @@ def _string_tensor(texts):
         bad = [t for t in texts if not isinstance(t, (str, bytes))]
         if bad:
             raise errors.InvalidArgumentError(
-                f"The tokenizer takes strings. Received: {bad[0]!r} of type "
-                f"{type(bad[0]).__name__}")
+                f"The tokenizer takes strings. Received: {bad[0]!r} of type {type(bad[0]).__name__}"
+            )
         texts = tf.constant(list(texts), tf.string)
     texts = tf.convert_to_tensor(texts)
     if texts.dtype != tf.string:
         raise errors.InvalidArgumentError(
-            f"The tokenizer takes strings. Received: a tensor of dtype {texts.dtype.name}")
+            f"The tokenizer takes strings. Received: a tensor of dtype {texts.dtype.name}"
+        )
     return texts
 
 
@@ -347,7 +387,8 @@ def load_tokenizer(directory):
     if not vocabulary_path.is_file():
         raise errors.InvalidArgumentError(
             f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by a zoo "
-            f"tokenizer's save(). Received: {str(directory)!r}")
+            f"tokenizer's save(). Received: {str(directory)!r}"
+        )
     # Split on "\n" only: str.splitlines() also breaks on characters such as
     # U+0085 or U+001E, which may sit inside a token, and would shift every id.
     vocabulary = vocabulary_path.read_text(encoding="utf-8").split("\n")
@@ -356,19 +397,23 @@ def load_tokenizer(directory):
     if not vocabulary:
         raise errors.InvalidArgumentError(
             f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs the special "
-            f"tokens and at least one word, one per line.")
+            f"tokens and at least one word, one per line."
+        )
     try:
         config = json.loads((directory / CONFIG_FILE).read_text())
     except (OSError, ValueError) as err:
         raise errors.InvalidArgumentError(
-            f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}") from err
+            f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}"
+        ) from err
     kind = config.get("type", "word")
     if kind not in TOKENIZERS:
         raise errors.InvalidArgumentError(
             f"Unknown tokenizer type {kind!r} in {str(directory / CONFIG_FILE)!r}; accepted: "
-            f"{sorted(TOKENIZERS)}")
+            f"{sorted(TOKENIZERS)}"
+        )
     if "sequence_length" not in config:
         raise errors.InvalidArgumentError(
             f"{str(directory / CONFIG_FILE)!r} has no 'sequence_length'; pass a directory "
-            f"written by a zoo tokenizer's save(). Received keys: {sorted(config)}")
+            f"written by a zoo tokenizer's save(). Received keys: {sorted(config)}"
+        )
     return TOKENIZERS[kind](vocabulary, config["sequence_length"])

@@ -39,8 +39,10 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
+
         def down(d):
             return None if d is None else (d + self.strides - 1) // self.strides
+
         return (batch, down(height), down(width), self.filters)
 
     def get_config(self):

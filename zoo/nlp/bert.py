@@ -13,16 +13,28 @@ from __future__ import annotations
 
 from zoo import validation
 from zoo.inputs import TokenInput
+from zoo.models import CLASSIFIER_ACTIVATIONS
 from zoo.registry import register_model
-from zoo.vision.classifier import CLASSIFIER_ACTIVATIONS
 
 # name: (num_layers, hidden_dim)
-SIZES = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512),
-         "base": (12, 768)}
+SIZES = {
+    "tiny": (2, 128),
+    "mini": (4, 256),
+    "small": (4, 512),
+    "medium": (8, 512),
+    "base": (12, 768),
+}
 
 
-def bert(size, num_classes=2, vocabulary_size=30522, sequence_length=512, dropout=0.1,
-         classifier_activation="softmax", pretrained=None):
+def bert(
+    size,
+    num_classes=2,
+    vocabulary_size=30522,
+    sequence_length=512,
+    dropout=0.1,
+    classifier_activation="softmax",
+    pretrained=None,
+):
     """Builds a `bert_<size>` text classifier.
 
     Args:
@@ -46,23 +58,31 @@ def bert(size, num_classes=2, vocabulary_size=30522, sequence_length=512, dropou
 
     num_classes = validation.check_positive_int("num_classes", num_classes)
     dropout = validation.check_fraction("dropout", dropout)
-    validation.check_choice("classifier_activation", classifier_activation,
-                            CLASSIFIER_ACTIVATIONS)
+    validation.check_choice("classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS)
     activation = classifier_activation or None
     if pretrained is not None:
         return _from_preset(keras_hub, pretrained, num_classes, activation, dropout)
-    vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
-                                                    minimum=6)
-    sequence_length = validation.check_positive_int("sequence_length", sequence_length,
-                                                    minimum=3)
+    vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size, minimum=6)
+    sequence_length = validation.check_positive_int("sequence_length", sequence_length, minimum=3)
     num_layers, hidden_dim = SIZES[size]
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=hidden_dim // 64,
-        hidden_dim=hidden_dim, intermediate_dim=4 * hidden_dim, dropout=dropout,
-        max_sequence_length=sequence_length, name=f"bert_{size}_backbone")
+        vocabulary_size=vocabulary_size,
+        num_layers=num_layers,
+        num_heads=hidden_dim // 64,
+        hidden_dim=hidden_dim,
+        intermediate_dim=4 * hidden_dim,
+        dropout=dropout,
+        max_sequence_length=sequence_length,
+        name=f"bert_{size}_backbone",
+    )
     return keras_hub.models.BertTextClassifier(
-        backbone, num_classes, preprocessor=None, activation=activation, dropout=dropout,
-        name=f"bert_{size}")
+        backbone,
+        num_classes,
+        preprocessor=None,
+        activation=activation,
+        dropout=dropout,
+        name=f"bert_{size}",
+    )
 
 
 def _from_preset(keras_hub, preset, num_classes, activation, dropout):
@@ -70,8 +90,12 @@ def _from_preset(keras_hub, preset, num_classes, activation, dropout):
 
     try:
         return keras_hub.models.BertTextClassifier.from_preset(
-            preset, num_classes=num_classes, preprocessor=None, activation=activation,
-            dropout=dropout)
+            preset,
+            num_classes=num_classes,
+            preprocessor=None,
+            activation=activation,
+            dropout=dropout,
+        )
     except Exception as err:  # keras-hub raises many types for a bad or offline handle
         raise errors.WeightsError(
             f"Cannot load the keras-hub preset {preset!r}: {err}. Pass a BERT preset name "
@@ -93,7 +117,7 @@ for _size, (_layers, _hidden) in SIZES.items():
         dataset_recipes={"sentiment": "sentiment_bert"},
         tags=("transformer", "bert", "keras-hub"),
         description=f"BERT L={_layers} H={_hidden} ({_hidden // 64} heads) with a "
-                    f"classification head on [CLS].",
+        f"classification head on [CLS].",
         paper="Devlin et al. 2019, BERT; small sizes from Turc et al. 2019",
         tiny_kwargs={"num_classes": 3, "vocabulary_size": 60, "sequence_length": 12},
     )(bert)

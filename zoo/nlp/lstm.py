@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 
 from zoo import validation
+from zoo.inputs import TokenInput
 from zoo.layers.pooling import MaskedMeanPooling
 from zoo.nlp.classifier import TextClassifier
-from zoo.inputs import TokenInput
 from zoo.registry import register_model
 
 
@@ -34,10 +34,19 @@ class LSTMBackbone(keras.Model):
     (None, 256)
     """
 
-    def __init__(self, vocabulary_size, sequence_length, embedding_dim=128, units=128,
-                 num_layers=2, dropout=0.0, **kwargs):
-        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
-                                                        minimum=2)
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        embedding_dim=128,
+        units=128,
+        num_layers=2,
+        dropout=0.0,
+        **kwargs,
+    ):
+        vocabulary_size = validation.check_positive_int(
+            "vocabulary_size", vocabulary_size, minimum=2
+        )
         sequence_length = validation.check_positive_int("sequence_length", sequence_length)
         embedding_dim = validation.check_positive_int("embedding_dim", embedding_dim)
         units = validation.check_positive_int("units", units)
@@ -45,15 +54,18 @@ class LSTMBackbone(keras.Model):
         dropout = validation.check_fraction("dropout", dropout)
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True,
-                                   name="embedding")(token_ids)
+        x = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
+        )(token_ids)
         # Bidirectional copies each template LSTM through serialize/deserialize.
         # While a .keras file loads, Keras matches such copies by id(); a
         # template freed early lets the next one reuse its id and get the
         # wrong copy (a "go_backwards" error on about 1 load in 40). Keeping
         # every template alive until the model is built prevents that.
-        templates = [keras.layers.LSTM(units, return_sequences=True, dropout=dropout)
-                     for _ in range(num_layers)]
+        templates = [
+            keras.layers.LSTM(units, return_sequences=True, dropout=dropout)
+            for _ in range(num_layers)
+        ]
         for i, template in enumerate(templates):
             x = keras.layers.Bidirectional(template, name=f"bilstm_{i}")(x)
         features = MaskedMeanPooling(name="pool")([x, token_ids])
@@ -66,10 +78,16 @@ class LSTMBackbone(keras.Model):
         self.dropout = dropout
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "vocabulary_size": self.vocabulary_size, "sequence_length": self.sequence_length,
-                "embedding_dim": self.embedding_dim, "units": self.units,
-                "num_layers": self.num_layers, "dropout": self.dropout}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+        }
 
 
 @register_model(
@@ -83,11 +101,24 @@ class LSTMBackbone(keras.Model):
     tags=("rnn", "bidirectional"),
     description="Embedding, 2 bidirectional LSTM layers, masked mean pooling.",
     paper="Hochreiter and Schmidhuber 1997, Long Short-Term Memory",
-    tiny_kwargs={"num_classes": 3, "vocabulary_size": 50, "sequence_length": 12,
-                 "embedding_dim": 8, "units": 8},
+    tiny_kwargs={
+        "num_classes": 3,
+        "vocabulary_size": 50,
+        "sequence_length": 12,
+        "embedding_dim": 8,
+        "units": 8,
+    },
 )
-def lstm(num_classes=2, vocabulary_size=20000, sequence_length=256, embedding_dim=128,
-         units=128, num_layers=2, dropout=0.0, classifier_activation="softmax"):
+def lstm(
+    num_classes=2,
+    vocabulary_size=20000,
+    sequence_length=256,
+    embedding_dim=128,
+    units=128,
+    num_layers=2,
+    dropout=0.0,
+    classifier_activation="softmax",
+):
     """Builds the `lstm` text classifier.
 
     Args:
@@ -104,8 +135,19 @@ def lstm(num_classes=2, vocabulary_size=20000, sequence_length=256, embedding_di
 
     >>> model = zoo.get_model("lstm", vocabulary_size=5000, num_classes=4)
     """
-    backbone = LSTMBackbone(vocabulary_size, sequence_length, embedding_dim=embedding_dim,
-                            units=units, num_layers=num_layers, dropout=dropout,
-                            name="lstm_backbone")
-    return TextClassifier(backbone, num_classes, dropout=dropout,
-                          classifier_activation=classifier_activation, name="lstm")
+    backbone = LSTMBackbone(
+        vocabulary_size,
+        sequence_length,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        dropout=dropout,
+        name="lstm_backbone",
+    )
+    return TextClassifier(
+        backbone,
+        num_classes,
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+        name="lstm",
+    )

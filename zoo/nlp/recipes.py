@@ -5,31 +5,66 @@ The models name them in `register_model(recipe=..., dataset_recipes=...)`.
 
 from zoo.recipes import Recipe, register_recipe
 
-register_recipe(Recipe(
-    "lstm_text",
-    description="Adam 1e-3 at batch 64 (square-root scaling for other batches), constant "
-    "rate, no weight decay, 10 epochs: the usual recipe for LSTM text classifiers.",
-    optimizer="adam", learning_rate=1e-3, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.0, schedule="constant", epochs=10, batch_size=64,
-))
-register_recipe(Recipe(
-    "transformer_text",
-    description="AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first "
-    "10% of steps then linear decay to 0, 10 epochs (a from-scratch encoder).",
-    optimizer="adamw", learning_rate=5e-4, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=1, schedule="linear", epochs=10, batch_size=64,
-))
-register_recipe(Recipe(
-    "bert_text",
-    description="BERT fine-tuning as published (Devlin et al. 2019): AdamW 3e-5 at batch 32, "
-    "weight decay 0.01, linear warmup over 10% of steps then linear decay, 3 epochs.",
-    optimizer="adamw", learning_rate=3e-5, reference_batch=32, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=0.3, schedule="linear", epochs=3, batch_size=32,
-))
-register_recipe(Recipe(
-    "sentiment_bert",
-    description="BERT trained from scratch (no preset) on the embedded sentiment set: "
-    "AdamW 1e-3 at batch 64, 10% warmup, linear decay, 6 epochs.",
-    optimizer="adamw", learning_rate=1e-3, reference_batch=64, lr_scaling="sqrt",
-    weight_decay=0.01, warmup_epochs=0.6, schedule="linear", epochs=6, batch_size=64,
-))
+register_recipe(
+    Recipe(
+        "lstm_text",
+        description="Adam 1e-3 at batch 64 (square-root scaling for other batches), constant "
+        "rate, no weight decay, 10 epochs: the usual recipe for LSTM text classifiers.",
+        optimizer="adam",
+        learning_rate=1e-3,
+        reference_batch=64,
+        lr_scaling="sqrt",
+        weight_decay=0.0,
+        schedule="constant",
+        epochs=10,
+        batch_size=64,
+    )
+)
+register_recipe(
+    Recipe(
+        "transformer_text",
+        description="AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first "
+        "10% of steps then linear decay to 0, 10 epochs (a from-scratch encoder).",
+        optimizer="adamw",
+        learning_rate=5e-4,
+        reference_batch=64,
+        lr_scaling="sqrt",
+        weight_decay=0.01,
+        warmup_epochs=1,
+        schedule="linear",
+        epochs=10,
+        batch_size=64,
+    )
+)
+register_recipe(
+    Recipe(
+        "bert_text",
+        description="BERT fine-tuning as published (Devlin et al. 2019): AdamW 3e-5 at batch 32, "
+        "weight decay 0.01, linear warmup over 10% of steps then linear decay, 3 epochs.",
+        optimizer="adamw",
+        learning_rate=3e-5,
+        reference_batch=32,
+        lr_scaling="sqrt",
+        weight_decay=0.01,
+        warmup_epochs=0.3,
+        schedule="linear",
+        epochs=3,
+        batch_size=32,
+    )
+)
+register_recipe(
+    Recipe(
+        "sentiment_bert",
+        description="BERT trained from scratch (no preset) on the embedded sentiment set: "
+        "AdamW 1e-3 at batch 64, 10% warmup, linear decay, 6 epochs.",
+        optimizer="adamw",
+        learning_rate=1e-3,
+        reference_batch=64,
+        lr_scaling="sqrt",
+        weight_decay=0.01,
+        warmup_epochs=0.6,
+        schedule="linear",
+        epochs=6,
+        batch_size=64,
+    )
+)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import keras
 
 from zoo import errors, validation
+from zoo.inputs import TokenInput
 from zoo.layers.activations import gelu_tanh
 from zoo.layers.pooling import MaskedMeanPooling
 from zoo.nlp.classifier import TextClassifier
-from zoo.inputs import TokenInput
 from zoo.registry import register_model
 
 # name: (num_layers, hidden_dim, num_heads, intermediate_dim)
@@ -41,12 +41,22 @@ class TransformerEncoderBackbone(keras.Model):
     ...                                       num_heads=2, intermediate_dim=512)
     """
 
-    def __init__(self, vocabulary_size, sequence_length, hidden_dim=128, num_layers=2,
-                 num_heads=2, intermediate_dim=512, dropout=0.0, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        hidden_dim=128,
+        num_layers=2,
+        num_heads=2,
+        intermediate_dim=512,
+        dropout=0.0,
+        **kwargs,
+    ):
         import keras_hub  # imported here: `import zoo` stays free of keras-hub
 
-        vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size,
-                                                        minimum=2)
+        vocabulary_size = validation.check_positive_int(
+            "vocabulary_size", vocabulary_size, minimum=2
+        )
         sequence_length = validation.check_positive_int("sequence_length", sequence_length)
         hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
         num_layers = validation.check_positive_int("num_layers", num_layers)
@@ -63,11 +73,17 @@ class TransformerEncoderBackbone(keras.Model):
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         padding_mask = keras.ops.not_equal(token_ids, 0)
         x = keras_hub.layers.TokenAndPositionEmbedding(
-            vocabulary_size, sequence_length, hidden_dim, name="embeddings")(token_ids)
+            vocabulary_size, sequence_length, hidden_dim, name="embeddings"
+        )(token_ids)
         for i in range(num_layers):
             x = keras_hub.layers.TransformerEncoder(
-                intermediate_dim, num_heads, dropout=dropout, activation=gelu_tanh,
-                normalize_first=True, name=f"encoder_{i}")(x, padding_mask=padding_mask)
+                intermediate_dim,
+                num_heads,
+                dropout=dropout,
+                activation=gelu_tanh,
+                normalize_first=True,
+                name=f"encoder_{i}",
+            )(x, padding_mask=padding_mask)
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
         features = MaskedMeanPooling(name="pool")([x, token_ids])
         super().__init__(inputs=token_ids, outputs=features, **kwargs)
@@ -80,15 +96,27 @@ class TransformerEncoderBackbone(keras.Model):
         self.dropout = dropout
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "vocabulary_size": self.vocabulary_size, "sequence_length": self.sequence_length,
-                "hidden_dim": self.hidden_dim, "num_layers": self.num_layers,
-                "num_heads": self.num_heads, "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+        }
 
 
-def transformer_encoder(size, num_classes=2, vocabulary_size=20000, sequence_length=256,
-                        dropout=0.1, classifier_activation="softmax"):
+def transformer_encoder(
+    size,
+    num_classes=2,
+    vocabulary_size=20000,
+    sequence_length=256,
+    dropout=0.1,
+    classifier_activation="softmax",
+):
     """Builds a `transformer_encoder_<size>` text classifier.
 
     Args:
@@ -105,12 +133,22 @@ def transformer_encoder(size, num_classes=2, vocabulary_size=20000, sequence_len
     """
     num_layers, hidden_dim, num_heads, intermediate_dim = SIZES[size]
     backbone = TransformerEncoderBackbone(
-        vocabulary_size, sequence_length, hidden_dim=hidden_dim, num_layers=num_layers,
-        num_heads=num_heads, intermediate_dim=intermediate_dim, dropout=dropout,
-        name=f"transformer_encoder_{size}_backbone")
-    return TextClassifier(backbone, num_classes, dropout=dropout,
-                          classifier_activation=classifier_activation,
-                          name=f"transformer_encoder_{size}")
+        vocabulary_size,
+        sequence_length,
+        hidden_dim=hidden_dim,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        dropout=dropout,
+        name=f"transformer_encoder_{size}_backbone",
+    )
+    return TextClassifier(
+        backbone,
+        num_classes,
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+        name=f"transformer_encoder_{size}",
+    )
 
 
 for _size, (_layers, _hidden, _heads, _ffn) in SIZES.items():
@@ -125,7 +163,7 @@ for _size, (_layers, _hidden, _heads, _ffn) in SIZES.items():
         recipe="transformer_text",
         tags=("transformer", "pre-norm"),
         description=f"Pre-norm Transformer encoder, {_layers} layers, width {_hidden}, "
-                    f"{_heads} heads, masked mean pooling.",
+        f"{_heads} heads, masked mean pooling.",
         paper="Vaswani et al. 2017, Attention Is All You Need; pre-norm as in Xiong et al. 2020",
         tiny_kwargs={"num_classes": 3, "vocabulary_size": 50, "sequence_length": 12},
     )(transformer_encoder)

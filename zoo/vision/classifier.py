@@ -6,19 +6,22 @@ import keras
 
 from zoo import validation
 
+# CLASSIFIER_ACTIVATIONS is re-exported: code importing it from here (zoo.nlp.bert) still works.
+from zoo.models.base import CLASSIFIER_ACTIVATIONS, Classifier  # noqa: F401
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", "linear", None)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ImageClassifier(keras.Model):
+class ImageClassifier(Classifier):
     """Classifies raw images with a backbone, global pooling and a dense head.
 
     The model takes raw pixel values in [0, 255] (float32, shape
     `(batch, height, width, channels)`). Rescaling to [0, 1] and per-channel
     normalization are layers inside the graph, so an exported SavedModel or
-    ONNX file needs no preprocessing outside it.
+    ONNX file needs no preprocessing outside it. The head and the config are
+    `zoo.models.Classifier`'s.
 
     Args:
         backbone: keras.Model. Maps normalized images to a feature map
@@ -50,11 +53,8 @@ class ImageClassifier(keras.Model):
         std=None,
         **kwargs,
     ):
-        validation.check_positive_int("num_classes", num_classes)
-        validation.check_fraction("dropout", dropout)
-        validation.check_choice(
-            "classifier_activation", classifier_activation, CLASSIFIER_ACTIVATIONS
-        )
+        # Head arguments first, so their errors come before mean/std's.
+        self.check_head_arguments(num_classes, dropout, classifier_activation)
         input_shape = tuple(backbone.input_shape[1:])
         channels = input_shape[-1]
         mean = _per_channel("mean", mean, channels, IMAGENET_MEAN, 0.5)
@@ -70,40 +70,21 @@ class ImageClassifier(keras.Model):
             name="normalize",
         )(images)
         x = backbone(x)
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        x = keras.layers.Dense(num_classes, name="logits")(x)
-        # A float32 output keeps losses and exports stable under mixed precision.
-        outputs = keras.layers.Activation(
-            classifier_activation or "linear", dtype="float32", name="predictions"
-        )(x)
-        super().__init__(inputs=images, outputs=outputs, **kwargs)
-
-        self.backbone = backbone
-        self.num_classes = num_classes
-        self.dropout = dropout
-        self.classifier_activation = classifier_activation
+        features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        super().__init__(
+            images,
+            features,
+            backbone=backbone,
+            num_classes=num_classes,
+            dropout=dropout,
+            classifier_activation=classifier_activation,
+            **kwargs,
+        )
         self.mean = list(mean)
         self.std = list(std)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_classes": self.num_classes,
-            "dropout": self.dropout,
-            "classifier_activation": self.classifier_activation,
-            "mean": self.mean,
-            "std": self.std,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+    def _task_config(self):
+        return {"mean": self.mean, "std": self.std}
 
 
 def _per_channel(name, value, channels, rgb_default, other_default):

@@ -23,8 +23,8 @@ from __future__ import annotations
 import keras
 
 from zoo import validation
-from zoo.layers import ZeroPadShortcut
 from zoo.inputs import ImageInput
+from zoo.layers import ZeroPadShortcut
 from zoo.registry import register_model
 from zoo.vision.classifier import ImageClassifier
 
@@ -381,7 +381,8 @@ for _depth in CIFAR_DEPTHS:
         recipe="cifar_resnet",
         dataset_recipes={"digits": "digits_resnet"},
         tags=("cifar", "resnet_v1"),
-        description=f"CIFAR ResNet-{_depth}, 3 stages of basic blocks ({_CIFAR_PARAMS[_depth]} params).",
+        description=f"CIFAR ResNet-{_depth}, 3 stages of basic blocks "
+        f"({_CIFAR_PARAMS[_depth]} params).",
         paper=_PAPER + ", section 4.2",
         tiny_kwargs={"input_shape": (8, 8, 1), "num_classes": 3},
     )(resnet_cifar)

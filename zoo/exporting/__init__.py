@@ -4,6 +4,8 @@
 and `out_dir/metadata.json`. Every artifact is loaded back in a separate
 process in the runtime a deployer uses and compared with the Keras model on
 the same inputs; the export only lands at `out_dir` (by rename) when all pass.
+The formats themselves (artifact name, exporter, clean-process runner) are the
+table in `zoo.exporting.formats`.
 
 Example:
 
@@ -15,29 +17,38 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 
 from zoo import errors
+from zoo.exporting.formats import FORMATS as _TABLE
+from zoo.exporting.report import ExportReport, FormatResult
 from zoo.inputs import for_model as input_of
-from zoo.export.report import ExportReport, FormatResult
 
-FORMATS = ("savedmodel", "onnx")
-ARTIFACT_NAMES = {"savedmodel": "savedmodel", "onnx": "model.onnx"}
+# The names of the formats `export` writes by default, in the table's order.
+FORMATS = tuple(_TABLE)
 DEFAULT_ATOL = 1e-5
 _RANDOM_EXAMPLES = 8
 
-__all__ = ["ARTIFACT_NAMES", "ExportReport", "FORMATS", "FormatResult", "export"]
+__all__ = ["ExportReport", "FORMATS", "FormatResult", "export"]
 
 
-def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | None = None,
-           labels=None, overwrite: bool = False, atol: float = DEFAULT_ATOL,
-           extra_metadata: dict | None = None, tokenizer=None) -> ExportReport:
+def export(
+    model,
+    out_dir,
+    *,
+    formats=FORMATS,
+    inputs=None,
+    model_name: str | None = None,
+    labels=None,
+    overwrite: bool = False,
+    atol: float = DEFAULT_ATOL,
+    extra_metadata: dict | None = None,
+    tokenizer=None,
+) -> ExportReport:
     """Exports a Keras model and verifies each artifact against it.
 
     Args:
@@ -102,27 +113,42 @@ def export(model, out_dir, *, formats=FORMATS, inputs=None, model_name: str | No
         if tokenizer is not None:
             tokenizer.save(staging)
             (staging / "tokenizer.json").write_text(tokenizer.to_huggingface_json())
-        results = tuple(_export_one(model, fmt, staging, out_dir, feeds, expected, atol,
-                                    tokenizer, token_ids) for fmt in formats)
-        report = ExportReport(name, str(out_dir), results,
-                              inputs="random" if inputs is None else "given")
+        results = tuple(
+            _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer, token_ids)
+            for fmt in formats
+        )
+        report = ExportReport(
+            name, str(out_dir), results, inputs="random" if inputs is None else "given"
+        )
         if not report.passed:
             failed = [r for r in results if not r.passed]
             raise errors.ExportVerificationError(
-                "Export verification failed: " + "; ".join(
+                "Export verification failed: "
+                + "; ".join(
                     f"{r.format}: max |diff| {r.max_abs_diff:.3g} (accepted <= {atol:g}), "
                     f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%)"
-                    + (", tokenizer.json ids differ from the in-graph tokenizer"
-                       if r.tokens_match is False else "") for r in failed)
+                    + (
+                        ", tokenizer.json ids differ from the in-graph tokenizer"
+                        if r.tokens_match is False
+                        else ""
+                    )
+                    for r in failed
+                )
                 + f". Nothing was written to {str(out_dir)!r}.",
                 report.to_dict(),
             )
-        from zoo.export.metadata import build_metadata
-        from zoo.export.onnx import OPSET
+        from zoo.exporting.metadata import build_metadata
+        from zoo.exporting.onnx import OPSET
 
-        metadata = build_metadata(model, model_name=name, labels=labels, report=report,
-                                  opset=OPSET if "onnx" in formats else None,
-                                  extra=extra_metadata, tokenizer=tokenizer)
+        metadata = build_metadata(
+            model,
+            model_name=name,
+            labels=labels,
+            report=report,
+            opset=OPSET if "onnx" in formats else None,
+            extra=extra_metadata,
+            tokenizer=tokenizer,
+        )
         (staging / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str))
         _move_into_place(staging, out_dir)
     finally:
@@ -164,8 +190,9 @@ def _feeds(model, inputs) -> dict:
     for key, tensor in specs.items():
         value = np.asarray(inputs[key])
         want = tuple(tensor.shape)
-        if value.ndim != len(want) or any(w is not None and w != v
-                                          for w, v in zip(want[1:], value.shape[1:])):
+        if value.ndim != len(want) or any(
+            w is not None and w != v for w, v in zip(want[1:], value.shape[1:])
+        ):
             raise errors.InvalidArgumentError(
                 f"inputs[{key!r}] must have shape {_shape_text(want)}. "
                 f"Received: shape {value.shape}"
@@ -178,8 +205,11 @@ def _text_feeds(texts, tokenizer):
     """Raw texts for the runners and the in-graph token ids for Keras."""
     if isinstance(texts, np.ndarray):
         texts = texts.tolist()
-    if not isinstance(texts, (list, tuple)) or not texts or not all(
-            isinstance(t, str) for t in texts):
+    if (
+        not isinstance(texts, (list, tuple))
+        or not texts
+        or not all(isinstance(t, str) for t in texts)
+    ):
         raise errors.InvalidArgumentError(
             "With a tokenizer, inputs must be a non-empty list of strings (real texts to "
             f"verify on). Received: inputs={str(texts)[:80]}"
@@ -198,25 +228,17 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("batch" if i == 0 else str(d) for i, d in enumerate(shape)) + ")"
 
 
-def _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=None,
-                token_ids=None) -> FormatResult:
-    from zoo.export import verify
+def _export_one(
+    model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=None, token_ids=None
+) -> FormatResult:
+    """Writes `fmt` into `staging`, runs it in a clean process, compares with Keras."""
+    from zoo.exporting import verify
 
     start = time.perf_counter()
-    artifact = staging / ARTIFACT_NAMES[fmt]
+    artifact_name = _TABLE[fmt].artifact_name
+    artifact = staging / artifact_name
     try:
-        if fmt == "savedmodel" and tokenizer is not None:
-            from zoo.export.savedmodel import export_text_savedmodel
-
-            export_text_savedmodel(model, tokenizer, artifact)
-        elif fmt == "savedmodel":
-            from zoo.export.savedmodel import export_savedmodel
-
-            export_savedmodel(model, artifact)
-        else:
-            from zoo.export.onnx import export_onnx
-
-            export_onnx(model, artifact)
+        _TABLE[fmt].export(model, artifact, tokenizer=tokenizer)
     except Exception as err:  # converters raise many types; name the format
         raise errors.ExportError(f"Exporting {model.name!r} to {fmt} failed: {err}") from err
     ran = verify.run_artifact(fmt, artifact, feeds)
@@ -225,9 +247,16 @@ def _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=N
     if "token_ids" in ran:  # the deployer's tokenizer.json against the in-graph tokenizer
         reference = token_ids["token_ids"] if isinstance(token_ids, dict) else token_ids
         tokens_match = bool(np.array_equal(ran["token_ids"], reference))
-    return FormatResult(fmt, str(out_dir / ARTIFACT_NAMES[fmt]), diff, agreement,
-                        int(expected.shape[0]), float(atol), time.perf_counter() - start,
-                        tokens_match)
+    return FormatResult(
+        fmt,
+        str(out_dir / artifact_name),
+        diff,
+        agreement,
+        int(expected.shape[0]),
+        float(atol),
+        time.perf_counter() - start,
+        tokens_match,
+    )
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:
@@ -243,17 +272,3 @@ def _move_into_place(staging: Path, out_dir: Path) -> None:
         trash.rename(out_dir)  # put the previous export back
         raise
     shutil.rmtree(trash, ignore_errors=True)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets `zoo.export(...)` call `export` although `zoo.export` is this package.
-
-    Importing any `zoo.export.*` submodule binds the package to the name
-    `zoo.export`, shadowing the function `zoo/__init__.py` re-exports.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return export(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

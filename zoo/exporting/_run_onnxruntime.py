@@ -1,6 +1,6 @@
 """Runs an exported ONNX file the way a deployer would: onnxruntime and numpy.
 
-Started by `zoo.export.verify` as `python -I _run_onnxruntime.py FILE IN OUT`;
+Started by `zoo.exporting.verify` as `python -I _run_onnxruntime.py FILE IN OUT`;
 it fails if TensorFlow or zoo got imported, so a passing check proves the file
 runs without either. Inputs and outputs are `.npz` files. Given `texts`, it
 tokenizes them with the `tokenizer.json` beside the model through Hugging
@@ -22,16 +22,17 @@ def main(artifact: str, inputs_path: str, outputs_path: str) -> None:
     if "texts" in feeds:
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(os.path.join(os.path.dirname(artifact),
-                                                     "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(os.path.join(os.path.dirname(artifact), "tokenizer.json"))
         encoded = tokenizer.encode_batch([str(t) for t in feeds.pop("texts")])
         extra["token_ids"] = np.array([e.ids for e in encoded], dtype=np.int32)
         if len(names) == 1:
             feeds = {names[0]: extra["token_ids"]}
         else:  # BERT: token ids, segment ids and the padding mask, by input name
-            by_name = {"token_ids": extra["token_ids"],
-                       "segment_ids": np.array([e.type_ids for e in encoded], np.int32),
-                       "padding_mask": np.array([e.attention_mask for e in encoded], np.int32)}
+            by_name = {
+                "token_ids": extra["token_ids"],
+                "segment_ids": np.array([e.type_ids for e in encoded], np.int32),
+                "padding_mask": np.array([e.attention_mask for e in encoded], np.int32),
+            }
             feeds = {name: by_name[_base(name)] for name in names}
     elif len(names) == 1 and len(feeds) == 1:
         feeds = {names[0]: next(iter(feeds.values()))}

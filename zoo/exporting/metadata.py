@@ -45,8 +45,10 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
     return {
         "model": model_name,
         "inputs": described["inputs"],
-        "outputs": {"shape": [None, int(model.outputs[0].shape[-1])],
-                    "meaning": "class probabilities" if _ends_in_softmax(model) else "logits"},
+        "outputs": {
+            "shape": [None, int(model.outputs[0].shape[-1])],
+            "meaning": "class probabilities" if _ends_in_softmax(model) else "logits",
+        },
         "labels": list(labels) if labels is not None else None,
         "preprocessing": described["preprocessing"],
         **(_text_section(tokenizer) if tokenizer is not None else {}),
@@ -54,8 +56,10 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
         "artifacts": {r.format: Path(r.path).name for r in report.formats},
         "verification": _relative(report.to_dict()),
         "onnx_opset": opset,
-        "versions": {p: _version(p) for p in ("zoo", "tensorflow", "keras", "tf2onnx", "onnx",
-                                               "onnxruntime", "numpy")},
+        "versions": {
+            p: _version(p)
+            for p in ("zoo", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy")
+        },
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -63,8 +67,7 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
 
 def _relative(verification: dict) -> dict:
     verification = {k: v for k, v in verification.items() if k != "out_dir"}
-    verification["formats"] = [{**f, "path": Path(f["path"]).name}
-                               for f in verification["formats"]]
+    verification["formats"] = [{**f, "path": Path(f["path"]).name} for f in verification["formats"]]
     return verification
 
 
@@ -77,16 +80,20 @@ def _text_section(tokenizer) -> dict:
     wordpiece = tokenizer.kind == "wordpiece"
     return {
         "preprocessing": "savedmodel: serve(texts=tf.string [batch]) tokenizes inside the graph"
-                         + (" (import tensorflow_text before tf.saved_model.load: the WordPiece "
-                            "ops live there)" if wordpiece else " (core TensorFlow ops only)")
-                         + "; serve_token_ids takes the ids; onnx: int32 "
-                         + ("token_ids, segment_ids, padding_mask" if wordpiece else "token_ids")
-                         + " [batch, steps] from tokenizer.json",
+        + (
+            " (import tensorflow_text before tf.saved_model.load: the WordPiece ops live there)"
+            if wordpiece
+            else " (core TensorFlow ops only)"
+        )
+        + "; serve_token_ids takes the ids; onnx: int32 "
+        + ("token_ids, segment_ids, padding_mask" if wordpiece else "token_ids")
+        + " [batch, steps] from tokenizer.json",
         "tokenizer": {
-            "type": tokenizer.kind, "files": ["tokenizer.json", "vocabulary.txt",
-                                              "tokenizer_config.json"],
+            "type": tokenizer.kind,
+            "files": ["tokenizer.json", "vocabulary.txt", "tokenizer_config.json"],
             "sequence_length": tokenizer.sequence_length,
-            "vocabulary_size": tokenizer.vocabulary_size, "padding_id": 0,
+            "vocabulary_size": tokenizer.vocabulary_size,
+            "padding_id": 0,
             "load": "tokenizers.Tokenizer.from_file('tokenizer.json')",
         },
     }

@@ -1,9 +1,10 @@
 """Checks an exported artifact against the Keras model in a separate process.
 
-The runners (`_run_savedmodel.py`, `_run_onnxruntime.py`) start with
-`python -I`, so neither the working directory nor zoo is importable: a
-passing check proves a deployer needs only TensorFlow (SavedModel) or only
-onnxruntime and numpy (ONNX).
+The runners (`_run_savedmodel.py`, `_run_onnxruntime.py`, named by each
+format's `runner` in `zoo.exporting.formats.FORMATS`) start with `python -I`,
+so neither the working directory nor zoo is importable: a passing check
+proves a deployer needs only TensorFlow (SavedModel) or only onnxruntime and
+numpy (ONNX).
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo import errors
+from zoo.exporting.formats import FORMATS
 
-RUNNERS = {
-    "savedmodel": Path(__file__).with_name("_run_savedmodel.py"),
-    "onnx": Path(__file__).with_name("_run_onnxruntime.py"),
-}
 _TIMEOUT_S = 600
 
 
@@ -28,7 +26,7 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> dict:
     """Runs an artifact on `inputs` in its own runtime, in another process.
 
     Args:
-        fmt: str. `"savedmodel"` or `"onnx"`.
+        fmt: str. A key of `FORMATS`: `"savedmodel"` or `"onnx"`.
         artifact: str or Path. The SavedModel directory or ONNX file.
         inputs: dict of str to numpy array. One array per model input.
 
@@ -45,10 +43,18 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> dict:
         np.savez(feed, **inputs)
         # Absolute: the runner works in its own directory, away from zoo.
         artifact = Path(artifact).resolve()
-        command = [sys.executable, "-I", str(RUNNERS[fmt]), str(artifact), str(feed), str(result)]
+        command = [
+            sys.executable,
+            "-I",
+            str(FORMATS[fmt].runner),
+            str(artifact),
+            str(feed),
+            str(result),
+        ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  timeout=_TIMEOUT_S, cwd=tmp)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=_TIMEOUT_S, cwd=tmp
+            )
         except subprocess.TimeoutExpired as err:  # a hung runtime is a failed export
             stderr = err.stderr or b""  # bytes on POSIX even with text=True
             stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr

@@ -43,16 +43,20 @@ def float32_copy(model):
 
 def _call_once(model) -> None:
     """Keras' exporter refuses a model that has never been called."""
-    dummy = {t.name: np.zeros([1] + [d or 1 for d in t.shape[1:]], str(t.dtype))
-             for t in model.inputs}
+    dummy = {
+        t.name: np.zeros([1] + [d or 1 for d in t.shape[1:]], str(t.dtype)) for t in model.inputs
+    }
     model(next(iter(dummy.values())) if len(dummy) == 1 else dummy, training=False)
 
 
 def _strip_dtype_policies(config):
     """Drops saved dtype policies so layers take the float32 global default."""
     if isinstance(config, dict):
-        return {key: _strip_dtype_policies(value) for key, value in config.items()
-                if not (key == "dtype" and _is_mixed_policy(value))}
+        return {
+            key: _strip_dtype_policies(value)
+            for key, value in config.items()
+            if not (key == "dtype" and _is_mixed_policy(value))
+        }
     if isinstance(config, list):
         return [_strip_dtype_policies(value) for value in config]
     return config

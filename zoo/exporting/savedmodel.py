@@ -48,13 +48,18 @@ def export_text_savedmodel(model, tokenizer, path) -> Path:
     archive.track(model)
     archive.track(tokenizer.layer)
     archive.add_endpoint(
-        "serve", lambda texts: model(tokenizer(texts), training=False),
-        input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+        "serve",
+        lambda texts: model(tokenizer(texts), training=False),
+        input_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+    )
     id_specs = [tf.TensorSpec([None, None], tf.int32, name=t.name) for t in model.inputs]
     archive.add_endpoint(
         "serve_token_ids",
-        lambda *ids: model(ids[0] if len(ids) == 1 else
-                           {t.name: i for t, i in zip(model.inputs, ids)}, training=False),
-        input_signature=id_specs)
+        lambda *ids: model(
+            ids[0] if len(ids) == 1 else {t.name: i for t, i in zip(model.inputs, ids)},
+            training=False,
+        ),
+        input_signature=id_specs,
+    )
     archive.write_out(str(path), verbose=False)
     return path

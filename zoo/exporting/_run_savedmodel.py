@@ -1,6 +1,6 @@
 """Runs an exported SavedModel the way a deployer would: TensorFlow alone.
 
-Started by `zoo.export.verify` as `python -I _run_savedmodel.py DIR IN OUT`:
+Started by `zoo.exporting.verify` as `python -I _run_savedmodel.py DIR IN OUT`:
 `-I` keeps the working directory (and so `zoo`) off `sys.path`, proving the
 artifact needs nothing from zoo. Inputs and outputs are `.npz` files holding
 one array per model input (by name) and `outputs`.

@@ -32,8 +32,11 @@ class FormatResult:
 
     @property
     def passed(self) -> bool:
-        return (self.max_abs_diff <= self.atol and self.argmax_agreement == 1.0
-                and self.tokens_match is not False)
+        return (
+            self.max_abs_diff <= self.atol
+            and self.argmax_agreement == 1.0
+            and self.tokens_match is not False
+        )
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "passed": self.passed}
@@ -71,27 +74,40 @@ class ExportReport:
         for result in self.formats:
             if result.format == name:
                 return result
-        raise KeyError(f"No {name!r} in this export; it has "
-                       f"{[r.format for r in self.formats]}.")
+        raise KeyError(f"No {name!r} in this export; it has {[r.format for r in self.formats]}.")
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "out_dir": self.out_dir, "passed": self.passed,
-                "inputs": self.inputs,
-                "formats": [result.to_dict() for result in self.formats]}
+        return {
+            "model": self.model,
+            "out_dir": self.out_dir,
+            "passed": self.passed,
+            "inputs": self.inputs,
+            "formats": [result.to_dict() for result in self.formats],
+        }
 
     def __str__(self) -> str:
-        lines = [f"export of {self.model} -> {self.out_dir}",
-                 f"  {'format':<11}{'max |diff|':>12}{'argmax':>9}{'examples':>10}  result  path"]
+        lines = [
+            f"export of {self.model} -> {self.out_dir}",
+            f"  {'format':<11}{'max |diff|':>12}{'argmax':>9}{'examples':>10}  result  path",
+        ]
         for r in self.formats:
             lines.append(
                 f"  {r.format:<11}{r.max_abs_diff:>12.2e}{r.argmax_agreement:>9.1%}"
                 f"{r.examples:>10}  {'PASS' if r.passed else 'FAIL':<6}  {r.path}"
-                + ("" if r.tokens_match is None else
-                   f"  (tokenizer.json ids {'match' if r.tokens_match else 'DIFFER'})")
+                + (
+                    ""
+                    if r.tokens_match is None
+                    else f"  (tokenizer.json ids {'match' if r.tokens_match else 'DIFFER'})"
+                )
             )
-        lines.append(f"  verified in separate processes (no zoo import); pass at max |diff| "
-                     f"<= {self.formats[0].atol:g} and 100% argmax agreement"
-                     if self.formats else "  no formats")
+        lines.append(
+            f"  verified in separate processes (no zoo import); pass at max |diff| "
+            f"<= {self.formats[0].atol:g} and 100% argmax agreement"
+            if self.formats
+            else "  no formats"
+        )
         if self.inputs == "random":
-            lines.append("  on a random batch: pass inputs= (real examples) for a check on real data")
+            lines.append(
+                "  on a random batch: pass inputs= (real examples) for a check on real data"
+            )
         return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Training runs on disk: `RunDir`, and train, evaluate, export and publish them.
+
+Example:
+
+>>> result = zoo.train("resnet20", "digits", "runs/r20", epochs=3, seed=0)
+>>> zoo.evaluate("runs/r20")["accuracy"]
+0.97
+>>> zoo.runs.RunDir("runs/r20").read_config()["recipe_name"]
+'digits_resnet'
+"""
+
+from zoo.runs.evaluate import evaluate, export_run
+from zoo.runs.plots import plot_history
+from zoo.runs.publish import publish_run
+from zoo.runs.rundir import RunDir
+from zoo.runs.train import TrainResult, fit_overrides_to_dataset, recipe_for, train
+
+__all__ = [
+    "RunDir",
+    "TrainResult",
+    "evaluate",
+    "export_run",
+    "fit_overrides_to_dataset",
+    "plot_history",
+    "publish_run",
+    "recipe_for",
+    "train",
+]

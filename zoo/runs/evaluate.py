@@ -1,0 +1,131 @@
+"""`evaluate` and `export_run`: a finished (or interrupted) run, reloaded from disk.
+
+Example:
+
+>>> zoo.evaluate("runs/r20")
+{'loss': 0.11, 'accuracy': 0.97, 'examples': 360}
+>>> print(zoo.training.export_run("runs/r20", "out/r20"))
+"""
+
+from __future__ import annotations
+
+from zoo import data, recipes
+from zoo.exporting import export
+from zoo.runs.rundir import as_run_dir
+
+
+def evaluate(
+    run_dir,
+    *,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    batch_size: int | None = None,
+) -> dict:
+    """Evaluates a run's model on the validation split of its dataset.
+
+    Args:
+        run_dir: str or Path. A directory written by `train`.
+        dataset: str or None. Another dataset with the same classes;
+            defaults to the run's own.
+        data_dir: str or None. tfds data directory; defaults to the run's.
+        batch_size: int or None. Defaults to the run's.
+
+    Returns:
+        `{"loss": float, "accuracy": float, "examples": int}`.
+
+    Example:
+
+    >>> zoo.evaluate("runs/r20")["accuracy"]
+    0.97
+    """
+    run = as_run_dir(run_dir)
+    config, model = run.load()
+    _, val_ds = data.get_dataset(
+        dataset or config["dataset"],
+        model=model,
+        batch_size=batch_size or config["batch_size"],
+        data_dir=data_dir or config.get("data_dir"),
+        augment=False,
+        tokenizer=run.load_tokenizer(),
+        **config.get("table_columns", {}),
+    )
+    recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
+    return evaluate_model(compile_for_eval(model, recipe), val_ds)
+
+
+def export_run(
+    run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: int = 32, overwrite: bool = False
+):
+    """Exports a run's model, verified on real examples of its validation split.
+
+    Args:
+        run_dir: str or Path. A directory written by `train`.
+        out_dir: str or Path. Where the export goes (written atomically).
+        formats: tuple of str. `"savedmodel"` and/or `"onnx"`.
+        examples: int. Validation examples to verify the artifacts on.
+        overwrite: bool. Replace an existing export.
+
+    Returns:
+        The `ExportReport`.
+
+    Example:
+
+    >>> print(zoo.training.export_run("runs/r20", "out/r20"))
+    """
+    run = as_run_dir(run_dir)
+    config, model = run.load()
+    tokenizer = run.load_tokenizer()
+    if tokenizer is not None:  # verify on raw validation texts, tokenizer included
+        inputs = data.text_examples(
+            config["dataset"],
+            examples,
+            data_dir=config.get("data_dir"),
+            **config.get("table_columns", {}),
+        )
+    else:
+        _, val_ds = data.get_dataset(
+            config["dataset"],
+            model=model,
+            batch_size=examples,
+            data_dir=config.get("data_dir"),
+            augment=False,
+            **config.get("table_columns", {}),
+        )
+        inputs = next(iter(val_ds))[0]
+        inputs = (
+            {k: v.numpy() for k, v in inputs.items()}
+            if isinstance(inputs, dict)
+            else inputs.numpy()
+        )
+    return export(
+        model,
+        out_dir,
+        formats=tuple(formats),
+        inputs=inputs,
+        tokenizer=tokenizer,
+        model_name=config["model"],
+        labels=config.get("labels"),
+        overwrite=overwrite,
+        extra_metadata={
+            "run_dir": str(run.root),
+            "dataset": config["dataset"],
+            "metrics": config.get("metrics", {}),
+        },
+    )
+
+
+def compile_for_eval(model, recipe):
+    """Compiles `model` with the recipe's loss and metrics only (no optimizer state)."""
+    model.compile(loss=recipe.build_loss(), metrics=list(recipe.metrics))
+    return model
+
+
+def evaluate_model(model, dataset) -> dict:
+    """`{"loss", "accuracy", "examples"}` of a compiled model on a batched dataset."""
+    values = model.evaluate(dataset, verbose=0, return_dict=True)
+    examples = sum(int(labels.shape[0]) for _, labels in dataset)
+    return {
+        "loss": float(values["loss"]),
+        "accuracy": float(values.get("accuracy", values.get("compile_metrics", 0.0))),
+        "examples": examples,
+    }

@@ -1,0 +1,170 @@
+"""`RunDir`: one training run on disk: its layout, config, identity and model.
+
+    config.json          model, overrides, dataset, recipe, labels, status
+    model.keras          the final model (written when training completes)
+    checkpoints/best.keras  best validation accuracy so far
+    backup/              BackupAndRestore state while a run is in progress
+    logs/                TensorBoard
+    history.csv          one row per epoch (appended on resume)
+    curves.png           loss and accuracy curves
+    tokenizer/           text runs: the tokenizer the model was trained with
+
+Example:
+
+>>> run = RunDir("runs/r20")
+>>> config, model = run.load()
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from zoo import errors, registry
+from zoo.fs import RunLayout, replace_atomic, write_json_atomic
+
+# Keys of config.json that must match for a run to be resumed: another batch
+# size, say, would rebuild the learning-rate schedule from another number of
+# steps per epoch.
+IDENTITY = ("model", "overrides", "dataset", "recipe_name", "batch_size", "seed")
+
+
+class RunDir(RunLayout):
+    """A run directory: reads, checks and writes the files of `RunLayout`.
+
+    Args:
+        root: str or Path. The run directory (need not exist yet).
+
+    Example:
+
+    >>> RunDir("runs/r20").read_config()["model"]
+    'resnet20'
+    """
+
+    def has_config(self) -> bool:
+        return self.config.is_file()
+
+    def worker(self, name: str) -> RunDir:
+        """Where a non-chief worker of a cluster keeps its files (backup, logs)."""
+        return RunDir(self.root / "workers" / name)
+
+    def check_writable(self) -> None:
+        """Fails before any work when the root cannot become a directory."""
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            what = "is not a directory" if not existing.is_dir() else "is not writable"
+            raise errors.RunDirError(
+                f"Cannot use {str(self.root)!r} as a run directory: {str(existing)!r} {what}. "
+                f"Pass a directory path that can be created or written."
+            )
+
+    def read_config(self) -> dict:
+        """The run's `config.json`.
+
+        Raises:
+            RunDirError: no config, or not valid JSON.
+        """
+        import json
+
+        if not self.config.is_file():
+            raise errors.RunDirError(
+                f"{str(self.root)!r} is not a run directory (no {self.config.name}). Pass a "
+                f"directory written by `zoo train`."
+            )
+        try:
+            return json.loads(self.config.read_text())
+        except ValueError as err:
+            raise errors.RunDirError(f"{self.config} is not valid JSON: {err}.") from err
+
+    def write_config(self, config: dict) -> None:
+        """Writes `config.json` atomically (a crash never leaves half of it)."""
+        write_json_atomic(self.config, config)
+
+    def check_same_run(self, previous: dict, config: dict) -> None:
+        """Refuses to resume a run whose identity (`IDENTITY`) differs.
+
+        Args:
+            previous: dict. The config on disk.
+            config: dict. The config of the new call.
+        """
+        changed = [k for k in IDENTITY if previous.get(k) != config[k]]
+        if changed:
+            details = ", ".join(f"{k}: {previous.get(k)!r} -> {config[k]!r}" for k in changed)
+            raise errors.RunDirError(
+                f"Run directory {str(self.root)!r} belongs to another run ({details}). "
+                f"Use a new --out directory, or delete this one."
+            )
+
+    def start(self, config: dict, tokenizer=None) -> bool:
+        """Creates the directory, saves the tokenizer and config; True if resuming.
+
+        A run that died before its first backup starts over, so its history
+        rows are dropped.
+
+        Args:
+            config: dict. The run's config (written with `completed=False`).
+            tokenizer: WordTokenizer, WordPieceTokenizer or None.
+        """
+        resumed = self.backup.exists()
+        if not resumed and self.history.exists():
+            self.history.unlink()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise errors.RunDirError(
+                f"Cannot create the run directory {str(self.root)!r}: {err}. Pass a writable "
+                f"directory path."
+            ) from err
+        if tokenizer is not None:
+            tokenizer.save(self.tokenizer)
+        self.write_config({**config, "completed": False})
+        return resumed
+
+    def save_model(self, model) -> None:
+        """Saves the final model atomically."""
+        replace_atomic(self.final_model, lambda tmp: model.save(str(tmp)))
+
+    def load_model(self):
+        """The final model, or the best checkpoint when training has not finished.
+
+        `.keras` files load with `safe_mode` on.
+
+        Raises:
+            RunDirError: no model yet, or a file that does not load.
+        """
+        import keras
+
+        registry.list_models()  # imports every family: registers their serializable classes
+        for candidate in (self.final_model, self.best_checkpoint):
+            if candidate.is_file():
+                try:
+                    return keras.saving.load_model(str(candidate), compile=False)
+                except Exception as err:  # a truncated or tampered file
+                    raise errors.RunDirError(
+                        f"Cannot load {candidate}: {err}. The file is corrupt; retrain or "
+                        f"restore it."
+                    ) from err
+        raise errors.RunDirError(
+            f"Run directory {str(self.root)!r} holds no trained model yet "
+            f"({self.final_model.name} or checkpoints/best.keras). Run `zoo train` into it "
+            f"first."
+        )
+
+    def load(self):
+        """`(config, model)`: see `read_config` and `load_model`."""
+        return self.read_config(), self.load_model()
+
+    def load_tokenizer(self):
+        """The tokenizer a text run was trained with, or None (image runs, new runs)."""
+        if not self.tokenizer.is_dir():
+            return None
+        from zoo.data.tokenizers import load_tokenizer
+
+        return load_tokenizer(self.tokenizer)
+
+
+def as_run_dir(run_dir) -> RunDir:
+    """`run_dir` as a `RunDir` (a str, Path or RunDir)."""
+    return run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))

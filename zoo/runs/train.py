@@ -1,0 +1,256 @@
+"""`train`: a registered model on a dataset, into a run directory that resumes.
+
+Running the same `train` call again on an interrupted run resumes it from the
+last finished epoch; on a finished run it returns the stored result.
+
+Example:
+
+>>> result = zoo.train("resnet20", "digits", "runs/r20", epochs=3)
+>>> result.metrics["val_accuracy"]
+0.97
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from zoo import data, distribute, errors, factory, recipes, registry
+from zoo.runs.evaluate import compile_for_eval, evaluate_model
+from zoo.runs.plots import plot_history
+from zoo.runs.rundir import RunDir
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns.
+
+    Args:
+        run_dir: Path. The run directory.
+        model: keras.Model. The trained model.
+        metrics: dict. Final validation loss and accuracy.
+        epochs: int. Epochs trained in total.
+        resumed: bool. Whether this call continued an interrupted run or
+            found it already complete.
+        already_complete: bool. The run had finished before this call, which
+            only reloaded it.
+    """
+
+    run_dir: Path
+    model: object
+    metrics: dict
+    epochs: int
+    resumed: bool
+    already_complete: bool = False
+
+
+def recipe_for(model_name: str, dataset: str):
+    """The recipe tuned for this model on this dataset, else the model's default.
+
+    A model's spec may name recipes per dataset (`dataset_recipes`, e.g.
+    resnet on `digits`): small embedded datasets get a recipe sized for them.
+
+    Args:
+        model_name: str. A registered model.
+        dataset: str. A dataset name or folder path.
+    """
+    name = registry.get_spec(model_name).recipe_for(dataset)
+    return recipes.get_recipe(name if name is not None else model_name)
+
+
+def fit_overrides_to_dataset(spec, overrides: dict, info) -> dict:
+    """Defaults `num_classes` and what the input spec fits to the dataset's.
+
+    Training resnet20 on digits then builds an 8x8x1, 10-class model instead
+    of upsampling 8x8 digits to 32x32 RGB (`InputSpec.dataset_overrides`:
+    image size, sequence length, sample rate); explicit overrides always win.
+
+    Args:
+        spec: ModelSpec. The model's registry entry.
+        overrides: dict. The user's builder overrides.
+        info: DatasetInfo. From `zoo.data.dataset_info`.
+    """
+    accepted = spec.accepted_kwargs()
+    fitted = {"num_classes": info.num_classes} if "num_classes" in accepted else {}
+    fitted.update(spec.input.dataset_overrides(info, accepted))
+    return {**fitted, **overrides}
+
+
+def train(
+    model_name: str,
+    dataset: str,
+    run_dir,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    recipe: str | None = None,
+    data_dir: str | None = None,
+    strategy: str = "auto",
+    cpu_replicas: int | None = None,
+    overrides: dict | None = None,
+    verbose: int | str = "auto",
+    seed: int | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> TrainResult:
+    """Trains a registered model on a dataset into a run directory.
+
+    Args:
+        model_name: str. A registered model name.
+        dataset: str. A dataset name (`"digits"`, `"cifar10"`) or a folder
+            of class subfolders.
+        run_dir: str or Path. Where the run's files go; resumes if it holds
+            an interrupted run of the same model and dataset.
+        epochs: int or None. Defaults to the recipe's.
+        batch_size: int or None. Global batch; defaults to the recipe's.
+        recipe: str or None. Recipe name; defaults to `recipe_for`.
+        data_dir: str or None. tfds data directory.
+        strategy: str. See `zoo.distribute.get_strategy`.
+        cpu_replicas: int or None. Split the CPU into logical devices first.
+        overrides: dict or None. Model builder overrides.
+        verbose: int or "auto". Keras progress bar setting.
+        seed: int or None. Seeds Python, NumPy, TensorFlow and Keras (weights,
+            dropout, augmentation) and the shuffle order, so a rerun on the
+            same machine repeats the run. None draws fresh randomness.
+        text_column: str or None. For a CSV/TSV dataset, the text column
+            (default `"text"`); kept in the run, so evaluate/export reuse it.
+        label_column: str or None. For a CSV/TSV dataset, the label column
+            (default `"label"`).
+
+    Example:
+
+    >>> zoo.train("resnet20", "digits", "runs/r20", epochs=3, seed=0)
+    """
+    spec = registry.get_spec(model_name)
+    overrides = dict(overrides or {})
+    spec.resolve_kwargs(overrides)  # reject unknown keywords first
+    # Before any TensorFlow op: CPU splits and multi-worker clusters need that.
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
+    columns = {
+        key: value
+        for key, value in (("text_column", text_column), ("label_column", label_column))
+        if value
+    }
+    info = data.dataset_info(dataset, data_dir=data_dir, **columns)
+    overrides = fit_overrides_to_dataset(spec, overrides, info)
+    chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
+    chosen = chosen.replace(
+        **{k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
+    )
+    distribute.per_replica_batch_size(chosen.batch_size, strat)
+
+    run = RunDir(run_dir)
+    run.check_writable()
+    if not distribute.is_chief(strat):
+        # The other workers of a cluster take part in every step but keep their
+        # files (backup for resuming, logs, their copy of the model) apart.
+        run = run.worker(distribute.worker_name(strat))
+    config = {
+        "model": model_name,
+        "overrides": _jsonable(overrides),
+        "dataset": str(dataset),
+        "data_dir": data_dir,
+        "recipe_name": chosen.name,
+        "recipe": chosen.to_dict(),
+        "epochs": chosen.epochs,
+        "batch_size": chosen.batch_size,
+        "strategy": strategy,
+        "replicas": distribute.num_replicas(strat),
+        "seed": seed,
+        "table_columns": columns,
+    }
+    previous = run.read_config() if run.has_config() else None
+    if previous is not None:
+        if seed is None:  # a rerun keeps the seed the run started with
+            seed = config["seed"] = previous.get("seed")
+        run.check_same_run(previous, config)
+        if previous.get("completed"):
+            return _finished(run, previous, chosen.epochs)
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+
+    with strat.scope():  # builds first: bad override values fail before any I/O
+        model = factory.get_model(model_name, **overrides)
+    # A resumed run must keep the vocabulary its weights were trained with.
+    tokenizer = (
+        (
+            run.load_tokenizer()
+            or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
+        )
+        if spec.input.needs_tokenizer
+        else None
+    )
+    train_ds, val_ds = data.get_dataset(
+        dataset,
+        model=model,
+        batch_size=chosen.batch_size,
+        data_dir=data_dir,
+        augment=chosen.augmentation,
+        strategy=strat,
+        tokenizer=tokenizer,
+        # Workers shard the data by example, so they must shuffle alike.
+        seed=0 if seed is None and distribute.is_multi_worker(strat) else seed,
+        **columns,
+    )
+    chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
+
+    config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
+    resumed = run.start(config, tokenizer)
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=chosen.epochs,
+        callbacks=chosen.callbacks(run.root),
+        verbose=verbose,
+        shuffle=False,
+    )  # the pipeline shuffles; Keras would only warn
+    _check_finite(history.history.get("loss", []), run, chosen)
+    run.save_model(model)
+    # Report the figures of the saved file, evaluated on one device: under
+    # MirroredStrategy each replica evaluates with its own BatchNorm moving
+    # statistics, while the file holds their mean.
+    metrics = evaluate_model(compile_for_eval(run.load_model(), chosen), val_ds)
+    plot_history(run.history, run.curves)
+    run.write_config({**config, "completed": True, "metrics": metrics})
+    return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+
+
+def _finished(run: RunDir, config: dict, epochs: int) -> TrainResult:
+    if epochs > config["epochs"]:
+        raise errors.RunDirError(
+            f"Run directory {str(run.root)!r} holds a finished run of {config['epochs']} "
+            f"epochs; received epochs={epochs}. Train into a new --out directory."
+        )
+    return TrainResult(
+        run.root,
+        run.load_model(),
+        config.get("metrics", {}),
+        config["epochs"],
+        True,
+        already_complete=True,
+    )
+
+
+def _check_finite(losses, run: RunDir, recipe) -> None:
+    """Keras' TerminateOnNaN only stops `fit`; a diverged run must not look finished."""
+    if all(math.isfinite(loss) for loss in losses):
+        return
+    epoch = next(i for i, loss in enumerate(losses) if not math.isfinite(loss))
+    raise errors.TrainingDivergedError(
+        f"Training diverged: the loss became {losses[epoch]} in epoch {epoch + 1}, so it "
+        f"was stopped. Received: recipe {recipe.name!r} with learning_rate="
+        f"{recipe.learning_rate} at batch {recipe.batch_size}. Try a lower learning rate or "
+        f"another recipe, in a new run directory (or delete {str(run.root)!r}); the run is "
+        f"left marked unfinished."
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
