@@ -7,12 +7,13 @@ import keras
 from zoo import validation
 from zoo.inputs import TokenInput
 from zoo.layers.pooling import MaskedMeanPooling
+from zoo.models import Backbone
 from zoo.nlp.classifier import TextClassifier
 from zoo.registry import register_model
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LSTMBackbone(keras.Model):
+class LSTMBackbone(Backbone):
     """Token ids to one feature vector through bidirectional LSTMs.
 
     Embedding (id 0 is padding and masked), `num_layers` bidirectional LSTMs
@@ -70,24 +71,20 @@ class LSTMBackbone(keras.Model):
             x = keras.layers.Bidirectional(template, name=f"bilstm_{i}")(x)
         features = MaskedMeanPooling(name="pool")([x, token_ids])
         super().__init__(inputs=token_ids, outputs=features, **kwargs)
+        self._remember_config(
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            embedding_dim=embedding_dim,
+            units=units,
+            num_layers=num_layers,
+            dropout=dropout,
+        )
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim
         self.units = units
         self.num_layers = num_layers
         self.dropout = dropout
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
 
 
 @register_model(

@@ -14,6 +14,7 @@ from zoo import errors, validation
 from zoo.inputs import TokenInput
 from zoo.layers.activations import gelu_tanh
 from zoo.layers.pooling import MaskedMeanPooling
+from zoo.models import Backbone
 from zoo.nlp.classifier import TextClassifier
 from zoo.registry import register_model
 
@@ -22,7 +23,7 @@ SIZES = {"tiny": (2, 128, 2, 512), "small": (4, 256, 4, 1024), "base": (12, 768,
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TransformerEncoderBackbone(keras.Model):
+class TransformerEncoderBackbone(Backbone):
     """Token ids to one feature vector through pre-norm Transformer encoder blocks.
 
     Args:
@@ -87,6 +88,15 @@ class TransformerEncoderBackbone(keras.Model):
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
         features = MaskedMeanPooling(name="pool")([x, token_ids])
         super().__init__(inputs=token_ids, outputs=features, **kwargs)
+        self._remember_config(
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+        )
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
         self.hidden_dim = hidden_dim
@@ -94,19 +104,6 @@ class TransformerEncoderBackbone(keras.Model):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-        }
 
 
 def transformer_encoder(

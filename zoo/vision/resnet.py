@@ -25,6 +25,7 @@ import keras
 from zoo import validation
 from zoo.inputs import ImageInput
 from zoo.layers import ZeroPadShortcut
+from zoo.models import Backbone
 from zoo.registry import register_model
 from zoo.vision.classifier import ImageClassifier
 
@@ -48,7 +49,7 @@ BN_EPSILON = 1e-5
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ResNetBackbone(keras.Model):
+class ResNetBackbone(Backbone):
     """A residual network mapping normalized images to a feature map.
 
     Args:
@@ -117,8 +118,16 @@ class ResNetBackbone(keras.Model):
             # v2 blocks end on an addition; normalize the sum once at the end.
             x = graph.bn_relu(x, "post")
         super().__init__(inputs=inputs, outputs=x, **kwargs)
-
-        self.input_shape_ = tuple(input_shape)
+        self._remember_config(
+            input_shape=list(input_shape),
+            stage_filters=stage_filters,
+            stage_blocks=stage_blocks,
+            block=block,
+            stem=stem,
+            shortcut=shortcut,
+            preact=preact,
+            sync_batchnorm=sync_batchnorm,
+        )
         self.stage_filters = stage_filters
         self.stage_blocks = stage_blocks
         self.block = block
@@ -170,20 +179,6 @@ class ResNetBackbone(keras.Model):
             shortcut="projection",
             **kwargs,
         )
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "input_shape": list(self.input_shape_),
-            "stage_filters": list(self.stage_filters),
-            "stage_blocks": list(self.stage_blocks),
-            "block": self.block,
-            "stem": self.stem,
-            "shortcut": self.shortcut,
-            "preact": self.preact,
-            "sync_batchnorm": self.sync_batchnorm,
-        }
 
 
 class _GraphBuilder:
