@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from zoo import errors, validation
+from zoo import errors, factory, recipes, registry, validation
 from zoo.exporting.formats import FORMATS as EXPORT_FORMATS  # imports no TensorFlow
 
 # Keras first (the baseline), then every export format in its table's order.
@@ -175,8 +175,6 @@ def bench(
     >>> result = bench("resnet20", batch_sizes=(1, 32), repeats=20)
     >>> result.speedup("onnxruntime", 1)    # Keras ms / onnxruntime ms
     """
-    from zoo import factory, registry
-
     sizes = _check_batch_sizes(batch_sizes)
     repeats = validation.check_positive_int("repeats", repeats)
     train_batch = validation.check_positive_int("train_batch", train_batch)
@@ -412,8 +410,6 @@ def _train_throughput(name: str, model, input_spec, batch: int, steps: int) -> t
     import keras
     import numpy as np
     import tensorflow as tf
-
-    from zoo import recipes
 
     classes = max(int(model.outputs[0].shape[-1]), 1)
     x = input_spec.random_batch(batch, seed=0)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import keras
 
+from zoo import distribute
+
 
 class AverageMovingStatistics(keras.callbacks.Callback):
     """At each epoch end, sets every worker's BN moving mean/variance to their mean.
@@ -35,8 +37,6 @@ class AverageMovingStatistics(keras.callbacks.Callback):
         self._average = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from zoo import distribute
-
         strategy = self.model.distribute_strategy
         if not distribute.is_multi_worker(strategy):
             return

@@ -18,6 +18,7 @@ import ast
 import json
 import sys
 
+from zoo import bench, factory, training
 from zoo.errors import InvalidArgumentError, ZooError
 
 EXIT_USAGE = 2
@@ -49,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_list(args) -> int:
-    from zoo import factory
-
     pretrained = {"yes": True, "no": False, None: None}[args.pretrained]
     for name in factory.list_models(
         args.pattern, task=args.task, exclude=args.exclude, pretrained=pretrained
@@ -60,16 +59,12 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from zoo import factory
-
     card = factory.model_info(args.name)
     print(json.dumps(card.to_dict(), indent=2, default=list) if args.json else card)
     return 0
 
 
 def _cmd_train(args) -> int:
-    from zoo import training
-
     result = training.train(
         args.name,
         args.dataset,
@@ -97,8 +92,6 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from zoo import training
-
     metrics = training.evaluate(
         args.run_dir, dataset=args.dataset, data_dir=args.data_dir, batch_size=args.batch_size
     )
@@ -107,8 +100,6 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from zoo import training
-
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     print(
         training.export_run(
@@ -123,8 +114,6 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from zoo.bench import bench, format_bench
-
     try:
         sizes = tuple(int(s) for s in args.batch_sizes.split(","))
     except ValueError:
@@ -138,8 +127,8 @@ def _cmd_bench(args) -> int:
         if v is not None
     }
     print(
-        format_bench(
-            bench(
+        bench.format_bench(
+            bench.bench(
                 args.name,
                 batch_sizes=sizes,
                 repeats=args.repeats,

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from zoo import training
 from zoo.errors import ZooError
 
 
@@ -34,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, default=0, help="the demo is seeded, so a rerun prints the same figures"
     )
     args = parser.parse_args(argv)
-    from zoo import training
-
     out = Path(args.out)
     run_dir, export_dir = out / "run", out / "export"
     try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from zoo import factory
+
 HEADER = """# Model catalog
 
 Generated from the registry by `make docs` (`python -m zoo.docs docs/catalog.md`);
@@ -30,8 +32,6 @@ def catalog_markdown(names=None) -> str:
 
     >>> print(catalog_markdown(["resnet20"]))
     """
-    from zoo import factory
-
     rows = []
     for name in names or factory.list_models():
         card = factory.model_info(name)

@@ -168,7 +168,7 @@ class Recipe:
         if self.schedule == "constant" and not warmup:
             return peak
         if self.schedule == "linear":
-            from zoo.schedules import WarmupLinearDecay
+            from zoo.schedules import WarmupLinearDecay  # here: zoo.schedules imports keras
 
             return WarmupLinearDecay(peak, warmup_steps=warmup, total_steps=total)
         if self.schedule == "constant":
@@ -210,6 +210,7 @@ class Recipe:
         import keras
 
         if self.label_smoothing:
+            # here: zoo.losses imports keras
             from zoo.losses import SparseCategoricalCrossentropyWithSmoothing
 
             return SparseCategoricalCrossentropyWithSmoothing(
@@ -267,7 +268,7 @@ class Recipe:
         """
         import keras
 
-        from zoo.callbacks import AverageMovingStatistics
+        from zoo.callbacks import AverageMovingStatistics  # here: zoo.callbacks imports keras
 
         layout = RunLayout(run_dir)
         layout.checkpoints.mkdir(parents=True, exist_ok=True)

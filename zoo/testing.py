@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import factory, registry
+from zoo.exporting import export
 
 
 def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel", "onnx")):
@@ -79,8 +80,6 @@ def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel",
 
     if not export_formats:
         return None
-    from zoo.exporting import export  # here: keeps `import zoo.testing` light
-
     report = export(model, tmp_dir / "export", formats=tuple(export_formats), inputs=inputs)
     assert report.passed, str(report)
     return report

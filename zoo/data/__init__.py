@@ -18,10 +18,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from zoo import errors, factory, inputs, validation
-from zoo.data import tokenizers  # noqa: F401  (light: imports TensorFlow only when used)
+from zoo import distribute, errors, factory, inputs, validation
+from zoo.data import (
+    folder,
+    text,
+    tokenizers,  # noqa: F401  (light: imports TensorFlow only when used)
+)
 from zoo.data.catalog import SOURCES, get_source
 from zoo.data.image import AUGMENTATIONS
+from zoo.data.tfds_source import get_builder
 
 __all__ = [
     "AUGMENTATIONS",
@@ -97,8 +102,6 @@ def dataset_info(
     >>> zoo.dataset_info("digits").num_classes
     10
     """
-    from zoo.data import folder, text
-
     if text.is_table_file(name):
         _, _, names = text.read_table(name, text_column=text_column, label_column=label_column)
         return DatasetInfo(
@@ -122,8 +125,6 @@ def dataset_info(
             modality=modality,
         )
     source = get_source(name)
-    from zoo.data.tfds_source import get_builder
-
     names = get_builder(source, data_dir).info.features[source.label_key].names
     return DatasetInfo(
         source.name,
@@ -152,8 +153,6 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     >>> tokenizer = zoo.data.get_tokenizer("sentiment", model="lstm")
     >>> tokenizer.save("runs/lstm/tokenizer")
     """
-    from zoo.data import text
-
     train, _ = text.text_splits(name, data_dir, table_columns)
     spec = _model_input(model, "text", name) or text.default_input()
     return text.adapt_tokenizer(train.map(lambda t, _: t), spec)
@@ -173,8 +172,6 @@ def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[s
     >>> zoo.data.text_examples("sentiment", 2)
     ['the plot was not dull , it was clever', ...]
     """
-    from zoo.data import text
-
     count = validation.check_positive_int("count", count)
     _, val = text.text_splits(name, data_dir, table_columns)
     return [t.decode("utf-8") for t, _ in val.take(count).as_numpy_iterator()]
@@ -229,8 +226,6 @@ def get_dataset(
     """
     batch_size = validation.check_positive_int("batch_size", batch_size)
     if strategy is not None:
-        from zoo import distribute
-
         distribute.per_replica_batch_size(batch_size, strategy)
     info = dataset_info(name, data_dir=data_dir, **table_columns)
     _check_model_outputs(model, info)

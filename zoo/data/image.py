@@ -9,6 +9,9 @@ instead of one per image.
 from __future__ import annotations
 
 from zoo import errors
+from zoo.data import folder, pipeline
+from zoo.data.catalog import SOURCES
+from zoo.data.tfds_source import load_splits
 from zoo.inputs import AUGMENTATIONS
 
 __all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "make_pipelines"]
@@ -42,10 +45,6 @@ def make_pipelines(
         seed: int or None. Shuffle seed.
         tokenizer, table_columns: unused by images.
     """
-    from zoo.data import folder, pipeline
-    from zoo.data.catalog import SOURCES
-    from zoo.data.tfds_source import load_splits
-
     shape = spec.shape if spec is not None else None
     policy = _augmentation(augment, info.augmentation)
     if info.source == "folder":

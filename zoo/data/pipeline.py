@@ -40,6 +40,7 @@ def build_pipeline(
     """
     import tensorflow as tf
 
+    # here: zoo.data.image imports this module at its top (a cycle)
     from zoo.data.image import augmentation_layer, fit_image
 
     ds = ds.map(

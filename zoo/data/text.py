@@ -11,6 +11,12 @@ import csv
 from pathlib import Path
 
 from zoo import errors
+from zoo.data import folder
+from zoo.data.catalog import SOURCES, get_source
+from zoo.data.pipeline import finish, shuffled
+from zoo.data.tfds_source import load_splits
+from zoo.data.tokenizers import TOKENIZERS
+from zoo.inputs import TokenInput
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 _SPLIT_SEED = 1337
@@ -120,9 +126,7 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
     """
     import keras
 
-    from zoo.data.folder import _split_dirs
-
-    train_dir, val_dir = _split_dirs(Path(root))
+    train_dir, val_dir = folder._split_dirs(Path(root))
     common = dict(
         labels="inferred", label_mode="int", class_names=list(class_names), batch_size=None
     )
@@ -140,8 +144,6 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
 
 def default_input():
     """The `TokenInput` used when `get_dataset` is given no model."""
-    from zoo.inputs import TokenInput
-
     return TokenInput(length=DEFAULT_SEQUENCE_LENGTH, vocabulary_size=DEFAULT_VOCABULARY_SIZE)
 
 
@@ -154,10 +156,6 @@ def text_splits(name, data_dir=None, table_columns=None):
         data_dir: str or None. tfds data directory.
         table_columns: dict or None. `text_column` / `label_column` of a table.
     """
-    from zoo.data import folder
-    from zoo.data.catalog import SOURCES, get_source
-    from zoo.data.tfds_source import load_splits
-
     if is_table_file(name):
         return load_table(name, **(table_columns or {}))
     if folder.is_folder_dataset(name):
@@ -232,8 +230,6 @@ def adapt_tokenizer(texts, spec):
         texts: tf.data.Dataset of scalar strings.
         spec: TokenInput. Tokenizer kind, vocabulary size and sequence length.
     """
-    from zoo.data.tokenizers import TOKENIZERS
-
     return TOKENIZERS[spec.tokenizer].adapt(
         texts, vocabulary_size=spec.vocabulary_size, sequence_length=spec.length
     )
@@ -262,8 +258,6 @@ def build_text_pipeline(
     ds = ds.map(
         lambda text, label: (text, tf.cast(label, tf.int32)), num_parallel_calls=_AUTOTUNE
     ).cache()
-    from zoo.data.pipeline import finish, shuffled
-
     if training:
         ds = shuffled(ds, seed)
     ds = ds.batch(batch_size).map(

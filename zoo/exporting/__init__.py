@@ -24,7 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from zoo import errors
+from zoo.exporting import verify
 from zoo.exporting.formats import FORMATS as _TABLE
+from zoo.exporting.metadata import build_metadata
+from zoo.exporting.onnx import OPSET
 from zoo.exporting.report import ExportReport, FormatResult
 from zoo.inputs import for_model as input_of
 
@@ -137,9 +140,6 @@ def export(
                 + f". Nothing was written to {str(out_dir)!r}.",
                 report.to_dict(),
             )
-        from zoo.exporting.metadata import build_metadata
-        from zoo.exporting.onnx import OPSET
-
         metadata = build_metadata(
             model,
             model_name=name,
@@ -232,8 +232,6 @@ def _export_one(
     model, fmt, staging, out_dir, feeds, expected, atol, tokenizer=None, token_ids=None
 ) -> FormatResult:
     """Writes `fmt` into `staging`, runs it in a clean process, compares with Keras."""
-    from zoo.exporting import verify
-
     start = time.perf_counter()
     artifact_name = _TABLE[fmt].artifact_name
     artifact = staging / artifact_name

@@ -21,7 +21,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from zoo.exporting.onnx import OPSET
+from zoo.exporting.onnx import OPSET, export_onnx
+from zoo.exporting.savedmodel import export_savedmodel, export_text_savedmodel
 
 _HERE = Path(__file__).parent
 
@@ -68,8 +69,6 @@ def _export_savedmodel(model, path, tokenizer=None) -> Path:
         tokenizer: WordTokenizer, WordPieceTokenizer or None. Traced into the
             graph, so `serve` takes strings.
     """
-    from zoo.exporting.savedmodel import export_savedmodel, export_text_savedmodel
-
     if tokenizer is not None:
         return export_text_savedmodel(model, tokenizer, path)
     return export_savedmodel(model, path)
@@ -84,8 +83,6 @@ def _export_onnx(model, path, tokenizer=None) -> Path:
         tokenizer: ignored. The graph takes token ids; `zoo.export` writes
             `tokenizer.json` beside the file for the deployer to make them.
     """
-    from zoo.exporting.onnx import export_onnx
-
     return export_onnx(model, path, opset=OPSET)
 
 

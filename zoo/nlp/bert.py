@@ -11,7 +11,7 @@ preset directory, which works offline).
 
 from __future__ import annotations
 
-from zoo import validation
+from zoo import errors, validation
 from zoo.inputs import TokenInput
 from zoo.models import CLASSIFIER_ACTIVATIONS
 from zoo.registry import register_model
@@ -86,8 +86,6 @@ def bert(
 
 
 def _from_preset(keras_hub, preset, num_classes, activation, dropout):
-    from zoo import errors
-
     try:
         return keras_hub.models.BertTextClassifier.from_preset(
             preset,

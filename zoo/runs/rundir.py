@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from zoo import errors, registry
+from zoo.data import tokenizers
 from zoo.fs import RunLayout, replace_atomic, write_json_atomic
 
 # Keys of config.json that must match for a run to be resumed: another batch
@@ -160,9 +161,7 @@ class RunDir(RunLayout):
         """The tokenizer a text run was trained with, or None (image runs, new runs)."""
         if not self.tokenizer.is_dir():
             return None
-        from zoo.data.tokenizers import load_tokenizer
-
-        return load_tokenizer(self.tokenizer)
+        return tokenizers.load_tokenizer(self.tokenizer)
 
 
 def as_run_dir(run_dir) -> RunDir:
