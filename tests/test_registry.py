@@ -155,3 +155,11 @@ def test_documented_module_paths_work_after_a_plain_import():
 def test_list_models_rejects_a_pattern_that_is_not_text():
     with pytest.raises(zoo.InvalidArgumentError, match="Received: pattern=123"):
         zoo.list_models(123)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "lstm", "bert_tiny"])
+def test_a_built_model_has_the_input_spec_of_its_name(name):
+    # Data and export read the spec from a built model (no name at hand).
+    spec = zoo.registry.get_spec(name)
+    model = zoo.get_model(name, **spec.tiny_kwargs)
+    assert zoo.inputs.for_model(model) == spec.input_for(spec.tiny_kwargs)

@@ -131,11 +131,11 @@ def test_bad_training_arguments_write_nothing(tmp_path):
 
 
 def test_a_diverged_run_is_an_error_not_a_finished_run(tmp_path, monkeypatch):
-    exploding = recipes.get_recipe("digits_resnet").replace(learning_rate=1e8)
-    monkeypatch.setattr(training, "recipe_for", lambda model, dataset: exploding)
+    exploding = recipes.get_recipe("digits_resnet").replace(name="exploding", learning_rate=1e8)
+    monkeypatch.setitem(recipes._RECIPES, "exploding", exploding)
     run_dir = tmp_path / "run"
     with pytest.raises(errors.TrainingDivergedError, match="learning_rate=100000000.0"):
-        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=0)
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=0, recipe="exploding")
     config = json.loads((run_dir / "config.json").read_text())
     assert not config["completed"] and "metrics" not in config
     assert not (run_dir / "model.keras").exists()

@@ -323,8 +323,9 @@ class TokenInput(InputSpec):
 
     @classmethod
     def from_model(cls, model):
-        names = tuple(t.name for t in getattr(model, "inputs", None) or [])
-        kind = next((k for k, v in TOKENIZER_INPUTS.items() if v == names), None)
+        # Keras orders a dict of inputs by name (keras-hub BERT: padding_mask first).
+        names = {t.name for t in getattr(model, "inputs", None) or []}
+        kind = next((k for k, v in TOKENIZER_INPUTS.items() if set(v) == names), None)
         backbone = getattr(model, "backbone", None)
         if kind is None or backbone is None:
             return None

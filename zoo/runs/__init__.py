@@ -9,11 +9,11 @@ Example:
 'digits_resnet'
 """
 
-from zoo.runs.evaluate import evaluate, export_run
+from zoo.runs.evaluation import evaluate, export_run
 from zoo.runs.plots import plot_history
 from zoo.runs.publish import publish_run
 from zoo.runs.rundir import RunDir
-from zoo.runs.train import TrainResult, fit_overrides_to_dataset, recipe_for, train
+from zoo.runs.trainer import TrainResult, fit_overrides_to_dataset, recipe_for, train
 
 __all__ = [
     "RunDir",

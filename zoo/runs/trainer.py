@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from zoo import data, distribute, errors, factory, recipes, registry
-from zoo.runs.evaluate import compile_for_eval, evaluate_model
+from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
 
