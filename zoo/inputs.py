@@ -42,11 +42,14 @@ class InputSpec:
         kind: str. `"image"`, `"text"`, `"audio"`: matches a dataset's kind.
         pipeline: str. The `zoo.data` module whose `make_pipelines` serves it.
         needs_tokenizer: bool. Whether a run keeps a tokenizer beside the model.
+        folder_suffixes: tuple of str. File endings that make a folder of
+            class subfolders a dataset of this kind.
     """
 
     kind: ClassVar[str] = ""
     pipeline: ClassVar[str] = ""
     needs_tokenizer: ClassVar[bool] = False
+    folder_suffixes: ClassVar[tuple] = ()
 
     def for_kwargs(self, kwargs: Mapping[str, Any]) -> InputSpec:
         """This spec completed from a model's resolved builder arguments.
@@ -133,6 +136,8 @@ class ImageInput(InputSpec):
 
     kind: ClassVar[str] = "image"
     pipeline: ClassVar[str] = "zoo.data.image"
+    # What keras.utils.image_dataset_from_directory reads.
+    folder_suffixes: ClassVar[tuple] = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
     def for_kwargs(self, kwargs):
         if "input_shape" not in kwargs:
@@ -239,6 +244,7 @@ class TokenInput(InputSpec):
     kind: ClassVar[str] = "text"
     pipeline: ClassVar[str] = "zoo.data.text"
     needs_tokenizer: ClassVar[bool] = True
+    folder_suffixes: ClassVar[tuple] = (".txt",)
 
     def __post_init__(self):
         if self.tokenizer not in TOKENIZER_INPUTS:
@@ -361,6 +367,7 @@ class AudioInput(InputSpec):
 
     kind: ClassVar[str] = "audio"
     pipeline: ClassVar[str] = "zoo.data.audio"
+    folder_suffixes: ClassVar[tuple] = (".wav",)
 
     @property
     def samples(self) -> int:

@@ -38,3 +38,22 @@ def test_folder_without_images_is_rejected(tmp_path):
         (tmp_path / "empty" / name).mkdir(parents=True)
     with pytest.raises(errors.InvalidArgumentError, match="Cannot read folder dataset"):
         zoo.get_dataset(str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "kind"), [(".txt", "text"), (".png", "image"), (".wav", "audio")]
+)
+def test_a_folder_is_the_kind_its_files_name(tmp_path, suffix, kind):
+    # The input specs claim file endings (InputSpec.folder_suffixes).
+    for label in ("no", "yes"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / f"a{suffix}").write_bytes(b"x")
+    assert zoo.dataset_info(str(tmp_path)).modality == kind
+
+
+def test_a_kind_without_a_pipeline_is_a_clear_error(tmp_path):
+    for label in ("no", "yes"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "clip.wav").write_bytes(b"RIFF")
+    with pytest.raises(errors.DatasetNotAvailableError, match="no audio pipeline"):
+        zoo.get_dataset(str(tmp_path), batch_size=2)

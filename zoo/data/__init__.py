@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 
 from zoo import distribute, errors, factory, inputs, validation
 from zoo.data import (
@@ -114,7 +115,7 @@ def dataset_info(
             modality="text",
         )
     if folder.is_folder_dataset(name):
-        modality = "text" if text.is_text_folder(name) else "image"
+        modality = folder.folder_kind(name)
         return DatasetInfo(
             str(name),
             "folder",
@@ -231,7 +232,15 @@ def get_dataset(
     _check_model_outputs(model, info)
     spec = _model_input(model, info.modality, info.name)
     # The input kind names the module that builds its pipelines.
-    module = importlib.import_module(inputs.KINDS[info.modality].pipeline)
+    pipeline = inputs.KINDS[info.modality].pipeline
+    if importlib.util.find_spec(pipeline) is None:
+        served = [k for k, cls in inputs.KINDS.items() if importlib.util.find_spec(cls.pipeline)]
+        raise errors.DatasetNotAvailableError(
+            f"Dataset {info.name!r} holds {info.modality} data, and this version of zoo has "
+            f"no {info.modality} pipeline ({pipeline}). Received: {info.name!r}; accepted: "
+            f"datasets of the kinds {served}."
+        )
+    module = importlib.import_module(pipeline)
     return module.make_pipelines(
         name,
         info,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo import errors
+from zoo.inputs import KINDS
 
 _VAL_DIRS = ("val", "validation", "test")
 _SPLIT_SEED = 1337
@@ -19,6 +20,25 @@ _COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 def is_folder_dataset(name) -> bool:
     """Whether `name` is a path to an existing directory."""
     return isinstance(name, (str, Path)) and Path(name).is_dir()
+
+
+def folder_kind(root) -> str:
+    """The kind of input (a key of `zoo.inputs.KINDS`) a class-subfolder dataset holds.
+
+    The first file whose ending an input kind claims (`InputSpec.folder_suffixes`)
+    decides; a folder with none of them is read as images, whose loader then
+    names what it found.
+
+    Args:
+        root: str or Path. The dataset folder.
+    """
+    by_suffix = {s: kind for kind, cls in KINDS.items() for s in cls.folder_suffixes}
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            kind = by_suffix.get(path.suffix.lower())
+            if kind is not None:
+                return kind
+    return "image"
 
 
 def class_names(root) -> list[str]:

@@ -34,14 +34,6 @@ def is_table_file(name) -> bool:
     )
 
 
-def is_text_folder(root) -> bool:
-    """Whether a class-subfolder dataset holds `.txt` files (else images)."""
-    for path in Path(root).rglob("*"):
-        if path.is_file() and not path.name.startswith("."):
-            return path.suffix.lower() == ".txt"
-    return False
-
-
 def read_table(path, *, text_column: str = "text", label_column: str = "label"):
     """Reads a CSV/TSV file into texts, integer labels and sorted class names.
 
