@@ -109,6 +109,53 @@ def test_run_directory_of_another_run_is_refused(tmp_path):
         zoo.evaluate(run_dir)
 
 
+def fake_run(run_dir, save_model):
+    """A finished run directory whose model.keras is written by `save_model(path)`."""
+    run_dir.mkdir()
+    config = {"model": "custom", "dataset": "digits", "batch_size": 64, "completed": True}
+    (run_dir / "config.json").write_text(json.dumps(config))
+    save_model(run_dir / "model.keras")
+    return run_dir
+
+
+def test_a_run_model_with_a_lambda_layer_is_refused_not_called_corrupt(tmp_path, capsys):
+    import keras
+
+    from zoo.cli import main
+
+    def save_lambda_model(path):
+        inputs = keras.Input((4,))
+        outputs = keras.layers.Dense(2)(keras.layers.Lambda(lambda x: x * 2.0)(inputs))
+        keras.Model(inputs, outputs).save(path)
+
+    run_dir = fake_run(tmp_path / "run", save_lambda_model)
+    before = (run_dir / "model.keras").read_bytes()
+    with pytest.raises(errors.RunDirError) as caught:
+        zoo.evaluate(run_dir)
+    message = str(caught.value)
+    assert str(run_dir / "model.keras") in message
+    assert "could execute code" in message and "not corrupt" in message
+    assert "safe_mode=True" in message and "safe_mode=False" in message
+    assert "corrupt or truncated" not in message
+
+    assert main(["evaluate", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: Refused to load") and err.count("\n") == 1, err
+    assert (run_dir / "model.keras").read_bytes() == before
+
+
+def test_a_truncated_run_model_is_reported_as_corrupt(tmp_path):
+    spec = zoo.registry.get_spec("resnet20")
+
+    def save_truncated(path):
+        zoo.get_model("resnet20", **spec.tiny_kwargs).save(path)
+        path.write_bytes(path.read_bytes()[:-100])
+
+    run_dir = fake_run(tmp_path / "run", save_truncated)
+    with pytest.raises(errors.RunDirError, match="model.keras.*corrupt or truncated"):
+        zoo.evaluate(run_dir)
+
+
 def test_overrides_fit_the_dataset_unless_given():
     spec = zoo.registry.get_spec("resnet20")
     info = zoo.dataset_info("digits")

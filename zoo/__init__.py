@@ -14,6 +14,8 @@ Example:
 >>> model.fit(train, validation_data=val, epochs=2)
 >>> images, _ = next(iter(val))
 >>> print(zoo.export(model, "out/resnet20", inputs=images))
+>>> model.save("resnet20.keras")
+>>> model = zoo.load_model("resnet20.keras")   # in this or a fresh process
 
 Importing zoo is cheap: TensorFlow and the export runtimes are imported by
 the first call that needs them (attributes below resolve lazily).
@@ -29,6 +31,7 @@ from zoo.errors import (
     ExportError,
     ExportVerificationError,
     InvalidArgumentError,
+    ModelFileError,
     RunDirError,
     StrategyError,
     TrainingDivergedError,
@@ -36,6 +39,7 @@ from zoo.errors import (
     UnknownModelError,
     UnknownNameError,
     UnknownRecipeError,
+    UnsafeModelError,
     WeightsError,
     ZooError,
 )
@@ -46,6 +50,7 @@ __version__ = "0.1.0"
 
 # name -> "module:attribute"; resolved on first access (PEP 562).
 _LAZY = {
+    "load_model": "zoo.saving:load_model",
     "get_dataset": "zoo.data:get_dataset",
     "dataset_info": "zoo.data:dataset_info",
     "list_datasets": "zoo.data:list_datasets",
@@ -63,6 +68,7 @@ __all__ = [
     "ExportError",
     "ExportVerificationError",
     "InvalidArgumentError",
+    "ModelFileError",
     "ModelSpec",
     "RunDirError",
     "TrainingDivergedError",
@@ -71,6 +77,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownNameError",
     "UnknownRecipeError",
+    "UnsafeModelError",
     "WeightsError",
     "ZooError",
     "get_model",

@@ -68,6 +68,19 @@ class WeightsError(ZooError, ValueError):
     """Pretrained weights that are unknown, missing, or fail their checksum."""
 
 
+class ModelFileError(ZooError, ValueError):
+    """A saved model file that is missing, truncated or corrupt, or names an unknown class."""
+
+
+class UnsafeModelError(ModelFileError):
+    """A saved model that `safe_mode` refused: loading it could execute code.
+
+    The file is not corrupt. Rebuild the model without the refused part (e.g.
+    a `Lambda` layer), or, only for a file you trust, load it with
+    `safe_mode=False`.
+    """
+
+
 class StrategyError(ZooError, RuntimeError):
     """A distribution strategy or device layout that cannot be set up."""
 

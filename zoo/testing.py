@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import factory, registry
+from zoo import factory, registry, saving
 from zoo.exporting import export
 
 
@@ -73,7 +73,7 @@ def check_model(model, inputs, labels, tmp_dir, *, export_formats=("savedmodel",
 
     path = tmp_dir / "model.keras"
     model.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = saving.load_model(path)  # safe_mode on
     np.testing.assert_array_equal(
         model.predict(inputs, verbose=0), loaded.predict(inputs, verbose=0)
     )

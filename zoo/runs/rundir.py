@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zoo import errors, registry
+from zoo import errors, saving
 from zoo.data import tokenizers
 from zoo.fs import RunLayout, replace_atomic, write_json_atomic
 
@@ -130,23 +130,19 @@ class RunDir(RunLayout):
     def load_model(self):
         """The final model, or the best checkpoint when training has not finished.
 
-        `.keras` files load with `safe_mode` on.
+        Loads with `zoo.load_model` (every zoo class registered, `safe_mode`
+        on, not compiled).
 
         Raises:
-            RunDirError: no model yet, or a file that does not load.
+            RunDirError: no model yet; a file that is corrupt, or that
+                `safe_mode` refused because loading it could execute code.
         """
-        import keras
-
-        registry.list_models()  # imports every family: registers their serializable classes
         for candidate in (self.final_model, self.best_checkpoint):
             if candidate.is_file():
                 try:
-                    return keras.saving.load_model(str(candidate), compile=False)
-                except Exception as err:  # a truncated or tampered file
-                    raise errors.RunDirError(
-                        f"Cannot load {candidate}: {err}. The file is corrupt; retrain or "
-                        f"restore it."
-                    ) from err
+                    return saving.load_model(candidate, compile=False)
+                except errors.ModelFileError as err:  # the message names the file
+                    raise errors.RunDirError(str(err)) from err
         raise errors.RunDirError(
             f"Run directory {str(self.root)!r} holds no trained model yet "
             f"({self.final_model.name} or checkpoints/best.keras). Run `zoo train` into it "
