@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: demo test lint install bench docs clean
 
@@ -17,9 +18,11 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The CLI and the demo are quiet by themselves (zoo.quiet); `DEMO_ARGS=-v` shows TensorFlow's logs.
 demo: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m zoo.demo --out $(DEMO_DIR)
+	$(BIN)/python -m zoo.demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
+# pytest imports TensorFlow in-process, outside the CLI's quiet setting.
 test: $(STAMP) lint
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 

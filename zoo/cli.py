@@ -8,7 +8,9 @@
     zoo bench resnet20
 
 A user error (a `ZooError`) prints one line on stderr and exits with status
-2, with no traceback.
+2, with no traceback. Output is quiet by default: TensorFlow's start-up log
+lines and known library warnings are left out (`zoo.quiet`); `zoo -v ...`
+shows everything. Errors and other warnings always show.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import ast
 import json
 import sys
 
-from zoo import bench, factory, training
+from zoo import bench, factory, quiet, training
 from zoo.errors import InvalidArgumentError, ZooError
 
 EXIT_USAGE = 2
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.handler(args) or 0
+        with quiet.console(verbose=args.verbose):
+            return args.handler(args) or 0
     except ZooError as err:
         print(f"zoo: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -176,21 +179,30 @@ def _parser() -> argparse.ArgumentParser:
         prog="zoo",
         description="Keras model zoo: list, train, evaluate, export and benchmark models by name.",
     )
+    verbose_help = "show TensorFlow's log lines and every library warning (default: quiet)"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    # Also after the command (`zoo info resnet20 -v`); SUPPRESS keeps a `zoo -v` given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help
+    )
     sub = parser.add_subparsers(title="commands")
 
-    p = sub.add_parser("list", help="list registered models")
+    p = sub.add_parser("list", parents=[common], help="list registered models")
     p.add_argument("pattern", nargs="?", help="fnmatch wildcard, e.g. 'resnet*'")
     p.add_argument("--task", help="keep one task, e.g. image_classification")
     p.add_argument("--exclude", action="append", help="wildcard to drop (repeatable)")
     p.add_argument("--pretrained", choices=("yes", "no"), help="only models with/without weights")
     p.set_defaults(handler=_cmd_list)
 
-    p = sub.add_parser("info", help="show a model's card")
+    p = sub.add_parser("info", parents=[common], help="show a model's card")
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.set_defaults(handler=_cmd_info)
 
-    p = sub.add_parser("train", help="train a model into a run directory (resumes)")
+    p = sub.add_parser(
+        "train", parents=[common], help="train a model into a run directory (resumes)"
+    )
     p.add_argument("name")
     p.add_argument("--dataset", required=True, help="dataset name or folder of class subfolders")
     p.add_argument("--out", required=True, help="run directory")
@@ -224,14 +236,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")
     p.set_defaults(handler=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a run on its validation split")
+    p = sub.add_parser("evaluate", parents=[common], help="evaluate a run on its validation split")
     p.add_argument("run_dir")
     p.add_argument("--dataset", help="default: the run's dataset")
     p.add_argument("--data-dir")
     p.add_argument("--batch-size", type=_positive_int)
     p.set_defaults(handler=_cmd_evaluate)
 
-    p = sub.add_parser("export", help="export a run to SavedModel/ONNX and verify")
+    p = sub.add_parser(
+        "export", parents=[common], help="export a run to SavedModel/ONNX and verify"
+    )
     p.add_argument("run_dir")
     p.add_argument("--out", required=True, help="export directory")
     p.add_argument("--format", default="savedmodel,onnx", help="comma-separated formats")
@@ -241,7 +255,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
     p.set_defaults(handler=_cmd_export)
 
-    p = sub.add_parser("bench", help="parameters, training throughput, inference latency")
+    p = sub.add_parser(
+        "bench", parents=[common], help="parameters, training throughput, inference latency"
+    )
     p.add_argument("name")
     p.add_argument("--batch-sizes", default="1,32")
     p.add_argument("--repeats", type=_positive_int, default=20)

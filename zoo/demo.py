@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from zoo import training
+from zoo import quiet, training
 from zoo.errors import ZooError
 
 
@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
 
     Args:
         argv: list of str or None. `--out DIR`, `--model`, `--dataset`,
-            `--epochs`.
+            `--epochs`, `--seed`, `-v` (TensorFlow's log lines and every
+            warning; quiet by default).
     """
     parser = argparse.ArgumentParser(prog="python -m zoo.demo")
     parser.add_argument("--out", default="demo", help="where the run and export go")
@@ -34,18 +35,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="the demo is seeded, so a rerun prints the same figures"
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's log lines and every library warning (default: quiet)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     run_dir, export_dir = out / "run", out / "export"
     try:
-        start = time.perf_counter()
-        result = training.train(
-            args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2, seed=args.seed
-        )
-        trained = time.perf_counter()
-        metrics = training.evaluate(run_dir)
-        report = training.export_run(run_dir, export_dir, overwrite=True)
-        done = time.perf_counter()
+        with quiet.console(verbose=args.verbose):
+            start = time.perf_counter()
+            result = training.train(
+                args.model, args.dataset, run_dir, epochs=args.epochs, verbose=2, seed=args.seed
+            )
+            trained = time.perf_counter()
+            metrics = training.evaluate(run_dir)
+            report = training.export_run(run_dir, export_dir, overwrite=True)
+            done = time.perf_counter()
     except ZooError as err:
         print(f"zoo demo: error: {err}", file=sys.stderr)
         return 2
