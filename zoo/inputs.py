@@ -304,18 +304,9 @@ class TokenInput(InputSpec):
         """Padding is masked: more padding after the real ids changes nothing."""
         super().check_model(model)
         batch = self.random_batch(2, seed=1)
-        ids = batch["token_ids"] if isinstance(batch, dict) else batch
-        steps = ids.shape[1]
-        short = (
-            {k: v[:, : steps // 2] for k, v in batch.items()}
-            if isinstance(batch, dict)
-            else batch[:, : steps // 2]
-        )
-        padded = (
-            {k: _pad_to(v, steps) for k, v in short.items()}
-            if isinstance(short, dict)
-            else _pad_to(short, steps)
-        )
+        steps = self.length or 16  # random_batch's length
+        short = _each_input(batch, lambda ids: ids[:, : steps // 2])
+        padded = _each_input(short, lambda ids: np.pad(ids, ((0, 0), (0, steps - ids.shape[1]))))
         a = np.asarray(model.predict(short, verbose=0))
         b = np.asarray(model.predict(padded, verbose=0))
         assert np.allclose(a, b, atol=1e-5), (
@@ -463,8 +454,9 @@ def _fixed(shape) -> tuple:
     return tuple(16 if d is None else int(d) for d in (shape or ()))
 
 
-def _pad_to(ids, steps: int):
-    return np.pad(ids, ((0, 0), (0, steps - ids.shape[1])))
+def _each_input(batch, fn):
+    """`fn` applied to one array, or to each array of a dict of model inputs."""
+    return {k: fn(v) for k, v in batch.items()} if isinstance(batch, dict) else fn(batch)
 
 
 def _tensor_entry(tensor) -> dict:

@@ -313,7 +313,7 @@ def register_recipe(recipe: Recipe) -> Recipe:
 
 def list_recipes() -> list[str]:
     """Sorted names of the registered recipes (the families register theirs)."""
-    registry.list_models()  # imports the family packages, which register recipes
+    registry.load_families()  # the family packages register the recipes
     return sorted(_RECIPES)
 
 
@@ -328,7 +328,7 @@ def get_recipe(name: str) -> Recipe:
     >>> zoo.get_recipe("resnet50").name
     'imagenet_resnet'
     """
-    registry.list_models()  # imports the family packages, which register recipes
+    registry.load_families()  # the family packages register the recipes
     if isinstance(name, str) and name in _RECIPES:
         return _RECIPES[name]
     if isinstance(name, str) and name in registry.list_models():

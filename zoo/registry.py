@@ -236,7 +236,7 @@ def get_spec(name: str) -> ModelSpec:
     >>> zoo.registry.get_spec("resnet20").family
     'resnet'
     """
-    _load_families()
+    load_families()
     if not isinstance(name, str) or name not in _REGISTRY:
         raise errors.UnknownModelError(name, _REGISTRY)
     return _REGISTRY[name]
@@ -261,7 +261,7 @@ def list_models(
     >>> zoo.list_models("resnet*", exclude="resnet1*")
     ['resnet20', 'resnet32', 'resnet34', 'resnet44', 'resnet50', 'resnet56']
     """
-    _load_families()
+    load_families()
     include = _as_patterns(pattern, "pattern") or ["*"]
     drop = _as_patterns(exclude, "exclude")
     known_tasks = {s.task for s in _REGISTRY.values()}
@@ -287,14 +287,23 @@ def list_families() -> dict[str, list[str]]:
     >>> zoo.registry.list_families()["lstm"]
     ['lstm']
     """
-    _load_families()
+    load_families()
     families: dict[str, list[str]] = {}
     for name, spec in _REGISTRY.items():
         families.setdefault(spec.family, []).append(name)
     return families
 
 
-def _load_families() -> None:
+def load_families() -> None:
+    """Imports every family package once (later calls do nothing).
+
+    Importing a family registers its models, its recipes and its Keras
+    classes, which `.keras` files name.
+
+    Example:
+
+    >>> zoo.registry.load_families()
+    """
     global _families_loaded
     if not _families_loaded:
         _families_loaded = True

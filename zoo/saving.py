@@ -76,7 +76,7 @@ def load_model(path, *, compile: bool = True, safe_mode: bool = True, custom_obj
                 f"Cannot load {path_str!r}: it is not a zip archive, as every .keras file "
                 f"is. {_CORRUPT_HELP}"
             )
-    registry.list_families()  # imports every family: registers their Keras classes
+    registry.load_families()  # registers every zoo Keras class
     try:
         return keras.saving.load_model(
             path_str, compile=compile, safe_mode=safe_mode, custom_objects=custom_objects
