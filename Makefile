@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+# The Node.js deployment example (tokenizers.js + onnxruntime-node) the tests run.
+NODE_DIR := docs/deploy/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: demo test lint install bench docs clean
 
@@ -22,9 +25,16 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m zoo.demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
+# --ignore-scripts: onnxruntime-node ships its CPU binary; its install script
+# only fetches optional GPU binaries from a host that may be unreachable.
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 # pytest imports TensorFlow in-process, outside the CLI's quiet setting.
-test: $(STAMP) lint
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+# ZOO_REQUIRE_NODE=1: the Node.js deployment test must run, not skip.
+test: $(STAMP) $(NODE_STAMP) lint
+	TF_CPP_MIN_LOG_LEVEL=2 ZOO_REQUIRE_NODE=1 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
 # ruff (lint + format) and the import-linter layers contract in setup.cfg.
 lint: $(STAMP)
@@ -39,4 +49,4 @@ docs: $(STAMP)
 	$(BIN)/python -m zoo.docs docs/catalog.md
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache $(NODE_DIR)/node_modules

@@ -4,8 +4,24 @@
 ASCII punctuation, split on whitespace, ids padded/truncated to the model's
 sequence length, 0 = padding, 1 = unknown). Its vocabulary is adapted on a
 training split once and saved as `vocabulary.txt`, so evaluating, exporting or
-reloading never re-adapts. `to_huggingface_json` writes the same tokenization
-as a Hugging Face `tokenizers` file, so an ONNX deployment needs no TensorFlow.
+reloading never re-adapts.
+
+A saved tokenizer directory is also a Hugging Face tokenizer directory, so an
+ONNX deployment needs no TensorFlow and no zoo:
+
+    vocabulary.txt          one token per line, in id order
+    zoo_tokenizer.json      zoo's own settings (type, sequence length, ...)
+    tokenizer.json          the same tokenization for Hugging Face `tokenizers`
+    tokenizer_config.json   Hugging Face's schema (`unk_token`, `pad_token`,
+                            `model_max_length`, `tokenizer_class`): what
+                            `transformers.AutoTokenizer` and tokenizers.js read
+    special_tokens_map.json Hugging Face's special tokens
+
+Example:
+
+>>> tokenizer.save("out/lstm")
+>>> from transformers import AutoTokenizer
+>>> AutoTokenizer.from_pretrained("out/lstm")("not good", padding="max_length")
 """
 
 from __future__ import annotations
@@ -13,10 +29,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from zoo import errors, validation
+from zoo import errors, fs, validation
 
 VOCABULARY_FILE = "vocabulary.txt"
-CONFIG_FILE = "tokenizer_config.json"
+CONFIG_FILE = "zoo_tokenizer.json"
+HF_TOKENIZER_FILE = "tokenizer.json"
+HF_CONFIG_FILE = "tokenizer_config.json"
+HF_SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+# Every file `save` writes, in the order a reader needs them.
+SAVED_FILES = (
+    VOCABULARY_FILE,
+    CONFIG_FILE,
+    HF_TOKENIZER_FILE,
+    HF_CONFIG_FILE,
+    HF_SPECIAL_TOKENS_FILE,
+)
 PAD, UNK = "[PAD]", "[UNK]"
 # The ASCII punctuation TextVectorization's default standardization removes.
 PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -94,6 +121,7 @@ class WordTokenizer:
     """
 
     kind = "word"
+    saved_files = SAVED_FILES
 
     def __init__(self, vocabulary, sequence_length: int):
         import keras
@@ -157,29 +185,33 @@ class WordTokenizer:
         return tf.cast(self.layer(texts), tf.int32)
 
     def save(self, directory) -> Path:
-        """Writes `vocabulary.txt` (one token per line) and the config.
+        """Writes the vocabulary, zoo's config and the Hugging Face files.
 
         Args:
             directory: str or Path. Created if missing.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        lines = [PAD] + self.vocabulary[1:]
-        (directory / VOCABULARY_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (directory / CONFIG_FILE).write_text(
-            json.dumps(
-                {
-                    "type": self.kind,
-                    "sequence_length": self.sequence_length,
-                    "standardize": "unicode lowercase, strip ASCII punctuation",
-                    "split": "whitespace",
-                    "padding_id": 0,
-                    "unknown_id": 1,
-                },
-                indent=2,
-            )
+        return _save(
+            directory,
+            [PAD] + self.vocabulary[1:],
+            {
+                "type": self.kind,
+                "sequence_length": self.sequence_length,
+                "standardize": "unicode lowercase, strip ASCII punctuation",
+                "split": "whitespace",
+                "padding_id": 0,
+                "unknown_id": 1,
+            },
+            self.to_huggingface_json(),
+            self.huggingface_config(),
         )
-        return directory
+
+    def huggingface_config(self) -> dict:
+        """`tokenizer_config.json` in Hugging Face's schema (see `huggingface_config`)."""
+        return huggingface_config(
+            self.sequence_length,
+            {"unk_token": UNK, "pad_token": PAD},
+            model_input_names=["input_ids", "attention_mask"],
+        )
 
     @classmethod
     def load(cls, directory) -> WordTokenizer:
@@ -234,6 +266,7 @@ class WordPieceTokenizer:
     """
 
     kind = "wordpiece"
+    saved_files = SAVED_FILES
 
     def __init__(self, vocabulary, sequence_length: int):
         import keras_hub
@@ -300,25 +333,38 @@ class WordPieceTokenizer:
         return {key: tf.cast(value, tf.int32) for key, value in packed.items()}
 
     def save(self, directory) -> Path:
-        """Writes `vocabulary.txt` and the config to `directory`."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / VOCABULARY_FILE).write_text(
-            "\n".join(self.vocabulary) + "\n", encoding="utf-8"
+        """Writes the vocabulary, zoo's config and the Hugging Face files.
+
+        Args:
+            directory: str or Path. Created if missing.
+        """
+        return _save(
+            directory,
+            self.vocabulary,
+            {
+                "type": self.kind,
+                "sequence_length": self.sequence_length,
+                "lowercase": True,
+                "template": "[CLS] text [SEP]",
+                "padding_id": 0,
+            },
+            self.to_huggingface_json(),
+            self.huggingface_config(),
         )
-        (directory / CONFIG_FILE).write_text(
-            json.dumps(
-                {
-                    "type": self.kind,
-                    "sequence_length": self.sequence_length,
-                    "lowercase": True,
-                    "template": "[CLS] text [SEP]",
-                    "padding_id": 0,
-                },
-                indent=2,
-            )
+
+    def huggingface_config(self) -> dict:
+        """`tokenizer_config.json` in Hugging Face's schema (see `huggingface_config`)."""
+        return huggingface_config(
+            self.sequence_length,
+            {
+                "unk_token": "[UNK]",
+                "pad_token": "[PAD]",
+                "cls_token": "[CLS]",
+                "sep_token": "[SEP]",
+                "mask_token": "[MASK]",
+            },
+            model_input_names=["input_ids", "token_type_ids", "attention_mask"],
         )
-        return directory
 
     def to_huggingface_json(self) -> str:
         """The same tokenization as a Hugging Face `tokenizers` JSON document."""
@@ -372,11 +418,61 @@ def _string_tensor(texts):
 TOKENIZERS = {"word": WordTokenizer, "wordpiece": WordPieceTokenizer}
 
 
+def huggingface_config(sequence_length: int, special_tokens: dict, *, model_input_names) -> dict:
+    """A `tokenizer_config.json` in the schema Hugging Face libraries read.
+
+    `transformers.AutoTokenizer` builds a `PreTrainedTokenizerFast` over the
+    `tokenizer.json` beside it; tokenizers.js takes `unk_token` from here for
+    word-level vocabularies (without it, unknown words become `null` ids) and
+    neither pads nor truncates, so `model_max_length` and `pad_token` tell a
+    deployer how to fit ids to the model.
+
+    Args:
+        sequence_length: int. The model's ids per text (`model_max_length`).
+        special_tokens: dict. `unk_token`, `pad_token` (and BERT's `cls_token`,
+            `sep_token`, `mask_token`).
+        model_input_names: list of str. The encodings `transformers` returns.
+
+    Example:
+
+    >>> huggingface_config(8, {"unk_token": "[UNK]", "pad_token": "[PAD]"},
+    ...                    model_input_names=["input_ids"])["model_max_length"]
+    8
+    """
+    return {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        **special_tokens,
+        "model_max_length": int(sequence_length),
+        "padding_side": "right",
+        "truncation_side": "right",
+        "clean_up_tokenization_spaces": False,
+        "model_input_names": list(model_input_names),
+    }
+
+
+def _save(directory, vocabulary, zoo_config, hf_json, hf_config) -> Path:
+    """Writes every file of `SAVED_FILES`, each by temporary file and rename."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fs.replace_atomic(
+        directory / VOCABULARY_FILE,
+        lambda tmp: tmp.write_text("\n".join(vocabulary) + "\n", encoding="utf-8"),
+    )
+    fs.write_json_atomic(directory / CONFIG_FILE, zoo_config, mode=0o644)
+    fs.replace_atomic(
+        directory / HF_TOKENIZER_FILE, lambda tmp: tmp.write_text(hf_json, encoding="utf-8")
+    )
+    fs.write_json_atomic(directory / HF_CONFIG_FILE, hf_config, mode=0o644)
+    special = {k: v for k, v in hf_config.items() if k.endswith("_token")}
+    fs.write_json_atomic(directory / HF_SPECIAL_TOKENS_FILE, special, mode=0o644)
+    return directory
+
+
 def load_tokenizer(directory):
     """Reads a tokenizer saved by `WordTokenizer.save` or `WordPieceTokenizer.save`.
 
     Args:
-        directory: str or Path. Holds `vocabulary.txt` and `tokenizer_config.json`.
+        directory: str or Path. Holds `vocabulary.txt` and `zoo_tokenizer.json`.
 
     Example:
 
@@ -399,21 +495,36 @@ def load_tokenizer(directory):
             f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs the special "
             f"tokens and at least one word, one per line."
         )
-    try:
-        config = json.loads((directory / CONFIG_FILE).read_text())
-    except (OSError, ValueError) as err:
-        raise errors.InvalidArgumentError(
-            f"Cannot read {str(directory / CONFIG_FILE)!r}: {err}"
-        ) from err
+    config = _read_zoo_config(directory)
     kind = config.get("type", "word")
     if kind not in TOKENIZERS:
         raise errors.InvalidArgumentError(
-            f"Unknown tokenizer type {kind!r} in {str(directory / CONFIG_FILE)!r}; accepted: "
-            f"{sorted(TOKENIZERS)}"
+            f"Unknown tokenizer type {kind!r} in {str(directory)!r}; accepted: {sorted(TOKENIZERS)}"
         )
     if "sequence_length" not in config:
         raise errors.InvalidArgumentError(
-            f"{str(directory / CONFIG_FILE)!r} has no 'sequence_length'; pass a directory "
-            f"written by a zoo tokenizer's save(). Received keys: {sorted(config)}"
+            f"The tokenizer config in {str(directory)!r} has no 'sequence_length'; pass a "
+            f"directory written by a zoo tokenizer's save(). Received keys: {sorted(config)}"
         )
     return TOKENIZERS[kind](vocabulary, config["sequence_length"])
+
+
+def _read_zoo_config(directory: Path) -> dict:
+    """zoo's tokenizer settings; runs saved by earlier zoo versions kept them in
+    `tokenizer_config.json`, the name Hugging Face's schema now has."""
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        legacy = directory / HF_CONFIG_FILE
+        try:
+            config = json.loads(legacy.read_text())
+        except (OSError, ValueError):
+            config = {}
+        if "type" in config and "sequence_length" in config:
+            return config
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise errors.InvalidArgumentError(
+            f"Cannot read the tokenizer config {str(path)!r}: {err}. Pass a directory written "
+            f"by a zoo tokenizer's save() (it holds {', '.join(SAVED_FILES)})."
+        ) from err

@@ -71,8 +71,9 @@ def export(
         tokenizer: WordTokenizer, WordPieceTokenizer or None. Text models:
             `inputs` are then raw
             strings; the SavedModel's `serve` takes strings (tokenizer inside
-            the graph) and the ONNX file gets `tokenizer.json` +
-            `vocabulary.txt` beside it, checked to tokenize identically.
+            the graph) and the ONNX file gets the tokenizer's files beside
+            it (`tokenizer.json`, Hugging Face's `tokenizer_config.json`,
+            `vocabulary.txt`, ...), checked to tokenize identically.
 
     Returns:
         An `ExportReport` (all formats passed).
@@ -114,8 +115,7 @@ def export(
     staging.chmod(0o755)  # mkdtemp makes it private; an export is meant to be shared
     try:
         if tokenizer is not None:
-            tokenizer.save(staging)
-            (staging / "tokenizer.json").write_text(tokenizer.to_huggingface_json())
+            tokenizer.save(staging)  # tokenizer.json and Hugging Face's config among them
         results = tuple(
             _export_one(model, fmt, staging, out_dir, feeds, expected, atol, tokenizer, token_ids)
             for fmt in formats

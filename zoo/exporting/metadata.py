@@ -90,10 +90,12 @@ def _text_section(tokenizer) -> dict:
         + " [batch, steps] from tokenizer.json",
         "tokenizer": {
             "type": tokenizer.kind,
-            "files": ["tokenizer.json", "vocabulary.txt", "tokenizer_config.json"],
+            "files": list(tokenizer.saved_files),
             "sequence_length": tokenizer.sequence_length,
             "vocabulary_size": tokenizer.vocabulary_size,
             "padding_id": 0,
-            "load": "tokenizers.Tokenizer.from_file('tokenizer.json')",
+            "load": "tokenizers.Tokenizer.from_file('tokenizer.json'), or "
+            "transformers.AutoTokenizer.from_pretrained(export_dir); pad with "
+            "pad_token's id to model_max_length (tokenizer_config.json)",
         },
     }
