@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
 
-from zoo import bench, factory, quiet, training
+from zoo import factory, quiet
 from zoo.errors import InvalidArgumentError, ZooError
 
 EXIT_USAGE = 2
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except ZooError as err:
         print(f"zoo: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `zoo list | head`: the reader left, as for any Unix tool
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (no flush error at exit)
+        return 0
 
 
 def _cmd_list(args) -> int:
@@ -68,6 +72,8 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    from zoo import training  # here: list and info answer without importing Keras
+
     result = training.train(
         args.name,
         args.dataset,
@@ -95,6 +101,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    from zoo import training
+
     metrics = training.evaluate(
         args.run_dir, dataset=args.dataset, data_dir=args.data_dir, batch_size=args.batch_size
     )
@@ -103,6 +111,8 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
+    from zoo import training
+
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     print(
         training.export_run(
@@ -117,6 +127,8 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_bench(args) -> int:
+    from zoo import bench
+
     try:
         sizes = tuple(int(s) for s in args.batch_sizes.split(","))
     except ValueError:

@@ -1,4 +1,4 @@
-"""Generates the model catalog (`docs/catalog.md`) from the registry.
+"""Generates the model catalog (`docs/catalog.md`) and `zoo/cards.json` from the registry.
 
 Example:
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from zoo import factory
+from zoo import cards, factory, registry
 
 HEADER = """# Model catalog
 
@@ -32,6 +32,7 @@ def catalog_markdown(names=None) -> str:
 
     >>> print(catalog_markdown(["resnet20"]))
     """
+    registry.load_families()  # the live registry, not the cards generated from it
     rows = []
     for name in names or factory.list_models():
         card = factory.model_info(name)
@@ -45,13 +46,20 @@ def catalog_markdown(names=None) -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
+def live_cards() -> dict:
+    """Every registered model's card from the live registry (what `cards.json` holds)."""
+    registry.load_families()
+    return {name: factory.model_info(name).to_dict() for name in factory.list_models()}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Writes the catalog to the path given (default `docs/catalog.md`)."""
+    """Writes the catalog to the path given (default `docs/catalog.md`) and `cards.json`."""
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0] if argv else "docs/catalog.md")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(catalog_markdown())
     print(f"wrote {path}")
+    print(f"wrote {cards.write(live_cards())}")
     return 0
 
 

@@ -19,7 +19,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from zoo import errors, inputs, registry
+from zoo import cards, errors, inputs, registry
 from zoo import pretrained as _pretrained
 from zoo.registry import get_spec
 
@@ -78,7 +78,10 @@ def list_models(
         raise errors.InvalidArgumentError(
             f"pretrained must be True, False or None. Received: pretrained={pretrained!r}."
         )
-    names = registry.list_models(pattern, task=task, exclude=exclude)
+    if cards.usable():  # zoo's own families only: no Keras import needed
+        names = cards.names(pattern, task=task, exclude=exclude)
+    else:
+        names = registry.list_models(pattern, task=task, exclude=exclude)
     if pretrained is None:
         return names
     weighted = {w.model for w in _pretrained.all_weights()}
@@ -105,7 +108,8 @@ def input_of(model) -> inputs.InputSpec:
 def model_info(name: str) -> ModelCard:
     """Returns the card of a registered model.
 
-    Builds the model once at its default arguments to count parameters.
+    Builds the model once at its default arguments to count parameters,
+    unless the generated cards of zoo's families answer (`zoo.cards`).
 
     Args:
         name: str. A registered name.
@@ -116,6 +120,12 @@ def model_info(name: str) -> ModelCard:
     >>> card.num_params
     269722
     """
+    if cards.usable():
+        stored = cards.card(name)
+        return ModelCard(
+            **{**stored, "tags": tuple(stored["tags"])},
+            weights=[w.to_dict() for w in _pretrained.weights_for(name)],
+        )
     spec = get_spec(name)
     return ModelCard(
         name=spec.name,

@@ -262,21 +262,45 @@ def list_models(
     ['resnet20', 'resnet32', 'resnet34', 'resnet44', 'resnet50', 'resnet56']
     """
     load_families()
+    return filter_names({n: s.task for n, s in _REGISTRY.items()}, pattern, task, exclude)
+
+
+def filter_names(tasks: Mapping[str, str], pattern=None, task=None, exclude=None) -> list[str]:
+    """Names of `tasks` kept by `list_models`' filters, in natural order.
+
+    Args:
+        tasks: dict. Model name -> task (from the registry or `zoo.cards`).
+        pattern, task, exclude: as for `list_models`.
+
+    Example:
+
+    >>> filter_names({"resnet110": "t", "resnet20": "t", "lstm": "u"}, "resnet*")
+    ['resnet20', 'resnet110']
+    """
     include = _as_patterns(pattern, "pattern") or ["*"]
     drop = _as_patterns(exclude, "exclude")
-    known_tasks = {s.task for s in _REGISTRY.values()}
-    if task is not None and task not in known_tasks:
-        raise errors.UnknownNameError("task", task, known_tasks)
-    names = []
-    for name, spec in _REGISTRY.items():
-        if not any(fnmatch.fnmatchcase(name, p) for p in include):
-            continue
-        if any(fnmatch.fnmatchcase(name, p) for p in drop):
-            continue
-        if task is not None and spec.task != task:
-            continue
-        names.append(name)
+    if task is not None and task not in set(tasks.values()):
+        raise errors.UnknownNameError("task", task, set(tasks.values()))
+    names = [
+        name
+        for name, name_task in tasks.items()
+        if any(fnmatch.fnmatchcase(name, p) for p in include)
+        and not any(fnmatch.fnmatchcase(name, p) for p in drop)
+        and (task is None or name_task == task)
+    ]
     return sorted(names, key=_natural_key)
+
+
+def only_builtin_families() -> bool:
+    """True while the registry would hold exactly zoo's own families.
+
+    Nothing registered yet in this process and no family installed through
+    the `zoo.families` entry points: then `zoo.cards` (generated from zoo's
+    families) answers listings without importing Keras.
+    """
+    if _families_loaded or _REGISTRY:
+        return False
+    return not importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 
 def list_families() -> dict[str, list[str]]:
