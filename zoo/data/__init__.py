@@ -87,8 +87,8 @@ def list_datasets(modality: str | None = None) -> list[str]:
 
     >>> zoo.list_datasets("image")
     ['cifar10', 'cifar100', 'digits', 'fashion_mnist', 'imagenet2012', 'mnist']
-    >>> zoo.list_datasets("audio")
-    ['speech_commands']
+    >>> "speech_commands" in zoo.list_datasets("audio")
+    True
     """
     return sorted(n for n, s in SOURCES.items() if modality in (None, s.modality))
 

@@ -174,8 +174,8 @@ def _files_by_class(directory: Path, names, suffixes) -> list[list[str]]:
     """Per class (in label order), its files with one of `suffixes`, sorted."""
     found = []
     for name in names:
-        folder = directory / name
-        files = folder.rglob("*") if folder.is_dir() else ()
+        class_dir = directory / name
+        files = class_dir.rglob("*") if class_dir.is_dir() else ()
         found.append(
             sorted(
                 str(p)
