@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 
 from zoo.errors import (
+    AudioFileError,
     DatasetNotAvailableError,
     ExportError,
     ExportVerificationError,
@@ -64,6 +65,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AudioFileError",
     "DatasetNotAvailableError",
     "ExportError",
     "ExportVerificationError",

@@ -64,6 +64,10 @@ class DatasetNotAvailableError(ZooError, FileNotFoundError):
     """A dataset is not prepared locally and cannot be downloaded now."""
 
 
+class AudioFileError(ZooError, ValueError):
+    """An audio file that is empty, truncated, corrupt or in a format zoo does not read."""
+
+
 class WeightsError(ZooError, ValueError):
     """Pretrained weights that are unknown, missing, or fail their checksum."""
 

@@ -1,4 +1,4 @@
-"""Fixtures for the data tests: mocked tfds and tiny image folders."""
+"""Fixtures for the data tests: mocked tfds, tiny image folders and WAV files."""
 
 import numpy as np
 import pytest
@@ -42,3 +42,34 @@ def make_image_folder():
 @pytest.fixture
 def image_folder(tmp_path):
     return _write_image_folder(tmp_path / "photos")
+
+
+def _write_wav(path, samples, rate=16000, width=2):
+    """Writes float samples in [-1, 1] (`(frames,)` or `(frames, channels)`) as PCM.
+
+    Python's `wave` writes the file, so the reader is tested against another
+    implementation. `width` is bytes per sample: 1 (unsigned), 2, 3 or 4.
+    """
+    import wave
+
+    samples = np.asarray(samples, "float64")
+    frames = samples.reshape(len(samples), -1)
+    scale = 2.0 ** (8 * width - 1)
+    ints = np.clip(np.round(frames * scale), -scale, scale - 1).astype("<i8")
+    if width == 1:
+        data = (ints + 128).astype("u1").tobytes()
+    else:  # little-endian two's complement, `width` low bytes of each int64
+        data = ints.view("u1").reshape(*ints.shape, 8)[..., :width].tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(frames.shape[1])
+        handle.setsampwidth(width)
+        handle.setframerate(rate)
+        handle.writeframes(data)
+    return path
+
+
+@pytest.fixture
+def write_wav():
+    """The WAV writer: `write_wav(path, samples, rate=16000, width=2)`."""
+    return _write_wav

@@ -4,7 +4,9 @@
 batched pipelines that fit it: for image models, images resized, with the
 channel count converted, float32 in the raw 0..255 range the models expect;
 for text models, int32 token ids of the model's sequence length from a
-tokenizer adapted on the training split (or the one you pass).
+tokenizer adapted on the training split (or the one you pass); for audio
+models, float32 mono waveforms in [-1, 1] resampled to the model's sample
+rate and padded or cut to its clip length.
 
 Example:
 
@@ -55,6 +57,8 @@ class DatasetInfo:
         modality: str. The kind of input it holds: a key of
             `zoo.inputs.KINDS` (`"image"`, `"text"`, `"audio"`).
         sequence_length: int or None. Text: a length covering the examples.
+        sample_rate: int or None. Audio: samples per second (a folder: the
+            rate most of its files have).
     """
 
     name: str
@@ -65,6 +69,7 @@ class DatasetInfo:
     description: str = ""
     modality: str = "image"
     sequence_length: int | None = None
+    sample_rate: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -76,12 +81,14 @@ def list_datasets(modality: str | None = None) -> list[str]:
 
     Args:
         modality: str or None. Keep datasets of this kind only (`"image"`,
-            `"text"`, ...).
+            `"text"`, `"audio"`).
 
     Example:
 
     >>> zoo.list_datasets("image")
     ['cifar10', 'cifar100', 'digits', 'fashion_mnist', 'imagenet2012', 'mnist']
+    >>> "speech_commands" in zoo.list_datasets("audio")
+    True
     """
     return sorted(n for n, s in SOURCES.items() if modality in (None, s.modality))
 
@@ -124,6 +131,7 @@ def dataset_info(
             "none",
             f"{modality} files in class subfolders of {str(name)!r}",
             modality=modality,
+            **_folder_fields(modality, name),
         )
     source = get_source(name)
     names = get_builder(source, data_dir).info.features[source.label_key].names
@@ -136,6 +144,7 @@ def dataset_info(
         source.description,
         modality=source.modality,
         sequence_length=source.sequence_length,
+        sample_rate=source.sample_rate,
     )
 
 
@@ -194,15 +203,19 @@ def get_dataset(
 
     Args:
         name: str or Path. A name from `list_datasets()`, a folder of class
-            subfolders (`ROOT/<class>/*.jpg|*.txt`, or `ROOT/train/` +
+            subfolders (`ROOT/<class>/*.jpg|*.txt|*.wav`, or `ROOT/train/` +
             `ROOT/val/`), or a `.csv`/`.tsv` file of texts and labels.
         model: None, a registered model name, or a `keras.Model`: images are
             resized and their channels converted to its input shape; texts
-            are tokenized to its vocabulary size and sequence length.
+            are tokenized to its vocabulary size and sequence length; audio
+            is resampled to its sample rate and padded or cut to its clip
+            length (no model: the data's own rate, 1 s clips).
         batch_size: int. The global batch size (split across replicas).
         data_dir: str or None. tfds data directory (tfds' default if None).
         augment: bool or str. Images: True for the dataset's default
             augmentation, False for none, or a policy from `AUGMENTATIONS`.
+            Text and audio pipelines do not augment (audio models augment
+            inside the graph, in training only).
         strategy: tf.distribute.Strategy or None. Checks that the batch splits
             evenly over its replicas and shards by example.
         seed: int or None. Shuffle seed.
@@ -212,13 +225,15 @@ def get_dataset(
 
     Returns:
         `(train, val)`: batched, prefetched `tf.data.Dataset`s of
-        `(float32 images in [0, 255], int32 labels)` or `(int32 token ids,
+        `(float32 images in [0, 255], int32 labels)`, `(int32 token ids,
+        int32 labels)` or `(float32 waveforms (batch, samples) in [-1, 1],
         int32 labels)`, with known length.
 
     Raises:
         UnknownDatasetError: unknown name (close matches are listed).
         DatasetNotAvailableError: not prepared and cannot be downloaded here.
         InvalidArgumentError: bad batch size, augmentation, model or table.
+        AudioFileError: a WAV file of a folder is empty, truncated or corrupt.
 
     Example:
 
@@ -253,6 +268,20 @@ def get_dataset(
         tokenizer=tokenizer,
         table_columns=table_columns,
     )
+
+
+def _folder_fields(modality: str, root) -> dict:
+    """`DatasetInfo` fields that the kind's pipeline module reads from a folder.
+
+    A pipeline module may define `folder_fields(root)` (audio: the sample
+    rate); a kind without a pipeline module adds nothing here and is refused
+    by `get_dataset`.
+    """
+    pipeline = inputs.KINDS[modality].pipeline
+    if importlib.util.find_spec(pipeline) is None:
+        return {}
+    reader = getattr(importlib.import_module(pipeline), "folder_fields", None)
+    return reader(root) if reader is not None else {}
 
 
 def _model_input(model, kind: str, dataset):

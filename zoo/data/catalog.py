@@ -34,11 +34,13 @@ class DatasetSource:
         embedded: bool. Built from data shipped inside an installed package,
             so it never needs the network.
         description: str. One line for `zoo` listings.
-        modality: str. `"image"` or `"text"`.
+        modality: str. `"image"`, `"text"` or `"audio"`.
         feature_key: str. The tfds feature holding the input.
         label_key: str. The tfds feature holding the class.
         sequence_length: int or None. Text: tokens per example that cover
             (nearly) all examples; text models are built with it by `zoo train`.
+        sample_rate: int or None. Audio: samples per second of the clips;
+            audio models are built with it by `zoo train`.
     """
 
     name: str
@@ -55,6 +57,7 @@ class DatasetSource:
     feature_key: str = "image"
     label_key: str = "label"
     sequence_length: int | None = None
+    sample_rate: int | None = None
 
 
 SOURCES = {
@@ -178,6 +181,20 @@ SOURCES = {
             feature_key="text",
             sequence_length=256,
             description="598,000 Yelp reviews, positive/negative.",
+        ),
+        DatasetSource(
+            "speech_commands",
+            "speech_commands",
+            "train",
+            "validation",
+            None,
+            "none",
+            cache=False,  # 85,511 training clips are 5.5 GB as float32: streamed
+            modality="audio",
+            feature_key="audio",
+            sample_rate=16000,
+            description="Speech Commands v0.02: 100,503 1 s clips at 16 kHz, 10 words, "
+            "_silence_ and _unknown_ (12 classes); preparing it needs `pip install pydub`.",
         ),
     )
 }

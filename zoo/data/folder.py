@@ -2,7 +2,8 @@
 
 Either `root/<class>/*.jpg` (split 80/20 here, with a fixed seed) or
 `root/train/<class>/...` plus `root/val/<class>/...` (also `validation/`,
-`test/`). Reading goes through `keras.utils.image_dataset_from_directory`.
+`test/`). Images are read through `keras.utils.image_dataset_from_directory`;
+`split_files` lists the files of other kinds (WAV clips) for their own reader.
 """
 
 from __future__ import annotations
@@ -108,6 +109,85 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
             f"holding .jpg, .jpeg, .png, .bmp or .gif images."
         ) from err
     return train, val
+
+
+def split_files(root, suffixes, validation_fraction: float = 0.2):
+    """The files of a folder dataset with their labels, split into train and validation.
+
+    Without a val folder each class is split on its own (stratified), with a
+    fixed seed, so every class keeps its share in both splits.
+
+    Args:
+        root: str or Path. The dataset folder.
+        suffixes: tuple of str. File endings to take (lower case), e.g. `(".wav",)`.
+        validation_fraction: float. Held-out share when there is no val folder.
+
+    Returns:
+        `(train, val)`: lists of `(path str, int label)`, in a fixed order.
+
+    Raises:
+        InvalidArgumentError: a class of the training folder has no such
+            files, or the val folder has a class the training folder lacks.
+
+    Example:
+
+    >>> train, val = split_files("clips/", (".wav",))
+    >>> train[0]
+    ('clips/no/0.wav', 0)
+    """
+    import numpy as np
+
+    root = Path(root)
+    names = class_names(root)
+    train_dir, val_dir = _split_dirs(root)
+    train = _files_by_class(train_dir, names, suffixes)
+    empty = [name for name, files in zip(names, train) if not files]
+    if empty:
+        raise errors.InvalidArgumentError(
+            f"Cannot read folder dataset {str(root)!r}: the classes {empty} in "
+            f"{str(train_dir)!r} hold no {'/'.join(suffixes)} files. Accepted: class "
+            f"subfolders holding {'/'.join(suffixes)} files. Received: dataset={str(root)!r}"
+        )
+    if val_dir is not None:
+        extra = sorted(p.name for p in val_dir.iterdir() if p.is_dir() and p.name not in set(names))
+        if extra:
+            raise errors.InvalidArgumentError(
+                f"Validation folder {str(val_dir)!r} has classes {extra} that "
+                f"{str(train_dir)!r} lacks; accepted: the training classes {names}. "
+                f"Received: dataset={str(root)!r}"
+            )
+        val = _files_by_class(val_dir, names, suffixes)
+        return _pairs(train), _pairs(val)
+    rng = np.random.default_rng(_SPLIT_SEED)
+    kept, held = [], []
+    for files in train:
+        files = [files[i] for i in rng.permutation(len(files))]
+        count = int(round(len(files) * validation_fraction))
+        if len(files) > 1:  # one file per class or more on each side
+            count = min(max(count, 1), len(files) - 1)
+        held.append(sorted(files[:count]))
+        kept.append(sorted(files[count:]))
+    return _pairs(kept), _pairs(held)
+
+
+def _files_by_class(directory: Path, names, suffixes) -> list[list[str]]:
+    """Per class (in label order), its files with one of `suffixes`, sorted."""
+    found = []
+    for name in names:
+        class_dir = directory / name
+        files = class_dir.rglob("*") if class_dir.is_dir() else ()
+        found.append(
+            sorted(
+                str(p)
+                for p in files
+                if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith(".")
+            )
+        )
+    return found
+
+
+def _pairs(files_by_class) -> list[tuple[str, int]]:
+    return [(path, label) for label, files in enumerate(files_by_class) for path in files]
 
 
 def _split_dirs(root: Path):
