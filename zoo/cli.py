@@ -88,6 +88,10 @@ def _cmd_train(args) -> int:
         seed=args.seed,
         text_column=args.text_column,
         label_column=args.label_column,
+        precision=args.precision,
+        jit_compile=args.jit_compile,
+        accumulate=args.accumulate,
+        ema=args.ema,
     )
     state = (
         "already complete" if result.already_complete else "resumed" if result.resumed else "done"
@@ -243,6 +247,28 @@ def _parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         help="seed weights, dropout, augmentation and shuffling (repeatable runs)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="dtype policy to train in (default: the recipe's, float32); exports are float32",
+    )
+    p.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compile the train and eval steps with XLA (default: the recipe's, off)",
+    )
+    p.add_argument(
+        "--accumulate",
+        type=_positive_int,
+        help="batches whose gradients are averaged per update (gradient accumulation)",
+    )
+    p.add_argument(
+        "--ema",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep an exponential moving average of the weights; the run saves the average",
     )
     p.add_argument("--text-column", help="text column of a CSV/TSV dataset (default: text)")
     p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")

@@ -27,6 +27,8 @@ from zoo.inputs import AUGMENTATIONS
 OPTIMIZERS = ("sgd", "adamw", "adam")
 SCHEDULES = ("cosine", "linear", "constant")
 LR_SCALING = ("linear", "sqrt", "none")
+# Keras dtype policies: variables stay float32 under the mixed ones.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +58,26 @@ class Recipe:
         from_logits: bool. Whether the model outputs logits (zoo models
             output probabilities by default).
         metrics: tuple of str. Keras metric names.
+        precision: str. Keras dtype policy the model is built under
+            (`PRECISIONS`): `"mixed_float16"` (GPUs; Keras wraps the optimizer
+            in a `LossScaleOptimizer`) or `"mixed_bfloat16"` compute in 16
+            bits with float32 variables, outputs and losses. Build the model
+            inside `precision_scope()`; exports are float32 either way.
+        jit_compile: bool. Compile train and eval steps with XLA (Keras'
+            "auto" leaves it off on CPU and under tf.distribute).
+        accumulate: int. Gradient accumulation: average the gradients of
+            this many batches before each update (Keras'
+            `gradient_accumulation_steps`), so `batch_size * accumulate` is the
+            effective batch the learning rate is scaled to.
+        ema: bool. Keep an exponential moving average of the weights (Keras'
+            `use_ema`); `fit` writes it into the model when training ends, so
+            the saved and exported model holds the averaged weights.
+        ema_momentum: float. The average's momentum.
 
     Example:
 
     >>> recipe = zoo.get_recipe("cifar_resnet").replace(epochs=30)
+    >>> fast = recipe.replace(precision="mixed_bfloat16", accumulate=2, ema=True)
     """
 
     name: str
@@ -79,6 +97,11 @@ class Recipe:
     augmentation: str = "none"
     from_logits: bool = False
     metrics: tuple = ("accuracy",)
+    precision: str = "float32"
+    jit_compile: bool = False
+    accumulate: int = 1
+    ema: bool = False
+    ema_momentum: float = 0.99
 
     def __post_init__(self):
         validation.check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -90,6 +113,14 @@ class Recipe:
         validation.check_positive_int("reference_batch", self.reference_batch)
         validation.check_fraction("label_smoothing", self.label_smoothing)
         validation.check_fraction("momentum", self.momentum)
+        validation.check_choice("precision", self.precision, PRECISIONS)
+        validation.check_positive_int("accumulate", self.accumulate)
+        validation.check_fraction("ema_momentum", self.ema_momentum)
+        for key in ("jit_compile", "ema"):
+            if not isinstance(getattr(self, key), bool):
+                raise errors.InvalidArgumentError(
+                    f"{key} must be True or False. Received: {key}={getattr(self, key)!r}."
+                )
         for key in ("learning_rate", "weight_decay", "warmup_epochs"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -124,10 +155,11 @@ class Recipe:
         return dataclasses.asdict(self)
 
     def scaled_learning_rate(self, global_batch_size: int) -> float:
-        """The peak learning rate for `global_batch_size`.
+        """The peak learning rate for `global_batch_size` (times `accumulate`).
 
         Args:
-            global_batch_size: int. Examples per step over all replicas.
+            global_batch_size: int. Examples per step over all replicas; an
+                update averages `accumulate` such steps.
 
         Example:
 
@@ -135,7 +167,7 @@ class Recipe:
         0.2
         """
         validation.check_positive_int("global_batch_size", global_batch_size)
-        ratio = global_batch_size / self.reference_batch
+        ratio = global_batch_size * self.accumulate / self.reference_batch
         factor = {"linear": ratio, "sqrt": math.sqrt(ratio), "none": 1.0}[self.lr_scaling]
         return self.learning_rate * factor
 
@@ -190,16 +222,23 @@ class Recipe:
         """
         import keras
 
+        # The schedule counts batches, not updates (Keras' schedules read the
+        # optimizer's batch counter), so its length is the same with accumulation.
         lr = self.learning_rate_schedule(steps_per_epoch, global_batch_size or self.batch_size)
         decay = self.optimizer_weight_decay() or None
+        common = dict(
+            gradient_accumulation_steps=self.accumulate if self.accumulate > 1 else None,
+            use_ema=self.ema,
+            ema_momentum=self.ema_momentum,
+        )
         if self.optimizer == "sgd":
             opt = keras.optimizers.SGD(
-                lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=decay
+                lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=decay, **common
             )
         elif self.optimizer == "adamw":
-            opt = keras.optimizers.AdamW(lr, weight_decay=decay or 0.0)
+            opt = keras.optimizers.AdamW(lr, weight_decay=decay or 0.0, **common)
         else:
-            opt = keras.optimizers.Adam(lr, weight_decay=decay)
+            opt = keras.optimizers.Adam(lr, weight_decay=decay, **common)
         if decay:
             # Decaying norm scales and biases only hurts (Goyal et al. 2017).
             opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
@@ -218,10 +257,38 @@ class Recipe:
             )
         return keras.losses.SparseCategoricalCrossentropy(from_logits=self.from_logits)
 
+    def precision_scope(self):
+        """A context in which models are built with this recipe's `precision`.
+
+        Keras fixes a layer's dtype policy when the layer is made, so the
+        model must be built inside; the global policy is restored on exit.
+
+        Example:
+
+        >>> recipe = zoo.get_recipe("resnet20").replace(precision="mixed_bfloat16")
+        >>> with recipe.precision_scope():
+        ...     model = zoo.get_model("resnet20")
+        """
+        import contextlib
+
+        import keras
+
+        @contextlib.contextmanager
+        def scope():
+            previous = keras.config.dtype_policy()
+            keras.config.set_dtype_policy(self.precision)
+            try:
+                yield
+            finally:
+                keras.config.set_dtype_policy(previous)
+
+        return scope()
+
     def compile(self, model, steps_per_epoch: int, strategy=None, global_batch_size=None, **kwargs):
         """Compiles `model` with this recipe, under `strategy` if given.
 
-        Build the model inside the same strategy's scope first.
+        Build the model inside the same strategy's scope first, and inside
+        `precision_scope()` when `precision` is not float32.
 
         Args:
             model: keras.Model. The model to compile.
@@ -238,15 +305,54 @@ class Recipe:
         """
         import contextlib
 
+        built = model.dtype_policy.name
+        if built != self.precision:
+            raise errors.InvalidArgumentError(
+                f"Recipe {self.name!r} trains in precision={self.precision!r} but the model "
+                f"was built with the dtype policy {built!r}; build it inside "
+                f"recipe.precision_scope(), or pass a recipe with precision={built!r}."
+            )
+        self._check_replicas(strategy)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             model.compile(
                 optimizer=self.build_optimizer(steps_per_epoch, global_batch_size),
                 loss=self.build_loss(),
                 metrics=list(self.metrics),
-                **kwargs,
+                **{"jit_compile": self.jit_compile, **kwargs},
             )
         return model
+
+    def _check_replicas(self, strategy) -> None:
+        """Refuses the switches Keras 3 cannot run over several replicas.
+
+        Measured with Keras 3.15 under MirroredStrategy on 2 devices:
+        `gradient_accumulation_steps` fails in `fit` ("merge_call called
+        while defining a new graph": the optimizer's update sits inside a
+        cond), and XLA fails on variables placed on another device. EMA and
+        mixed precision work.
+        """
+        import tensorflow as tf
+
+        if strategy is None and tf.distribute.has_strategy():
+            strategy = tf.distribute.get_strategy()
+        replicas = getattr(strategy, "num_replicas_in_sync", 1) if strategy is not None else 1
+        refused = [
+            f"{key}={value!r}"
+            for key, value, off in (
+                ("accumulate", self.accumulate, 1),
+                ("jit_compile", self.jit_compile, False),
+            )
+            if value != off
+        ]
+        if replicas > 1 and refused:
+            raise errors.InvalidArgumentError(
+                f"Recipe {self.name!r} sets {', '.join(refused)}, which Keras 3 cannot train "
+                f"over {replicas} replicas (gradient accumulation and XLA fail under "
+                f"tf.distribute). Received: a strategy of {replicas} replicas; accepted: "
+                f"accumulate=1 and jit_compile=False there, or one device (for a larger "
+                f"effective batch over replicas, raise batch_size instead)."
+            )
 
     def callbacks(self, run_dir, *, monitor: str = "val_accuracy", tensorboard: bool = True):
         """The standard callbacks of a run directory.

@@ -229,9 +229,9 @@ def test_mixed_precision_model_exports_in_float32(tmp_path, images):
     np.testing.assert_allclose(
         clone.predict(images, verbose=0), mixed.predict(images, verbose=0), atol=5e-2
     )
-    report = zoo.export(mixed, tmp_path / "mixed", formats="onnx", inputs=images, atol=5e-2)
-    # float16 Keras against float32 ONNX: close, not equal.
-    assert report["onnx"].max_abs_diff < 5e-2
+    # The artifact is float32 and verified against the float32 copy, at the usual tolerance.
+    report = zoo.export(mixed, tmp_path / "mixed", formats="onnx,savedmodel", inputs=images)
+    assert report.passed and report["onnx"].max_abs_diff < 1e-5
 
 
 def test_relative_dir_comma_formats_and_random_inputs(model, tmp_path, monkeypatch):

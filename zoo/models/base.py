@@ -72,12 +72,13 @@ class Backbone(keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            **_policy_config(self),
             **{k: list(v) if isinstance(v, list) else v for k, v in remembered.items()},
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return rebuild_in_policy(cls, config)
 
 
 class Classifier(keras.Model):
@@ -185,6 +186,7 @@ class Classifier(keras.Model):
             "num_classes": self.num_classes,
             "dropout": self.dropout,
             "classifier_activation": self.classifier_activation,
+            **_policy_config(self),
             **self._task_config(),
         }
 
@@ -192,4 +194,44 @@ class Classifier(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return rebuild_in_policy(cls, config)
+
+
+def _policy_config(model) -> dict:
+    """`{"dtype": policy name}` for a model built in mixed precision, else nothing.
+
+    Float32 models keep the config they always had, so files saved before
+    precision was recorded load as before.
+    """
+    name = model.dtype_policy.name
+    return {} if name == "float32" else {"dtype": name}
+
+
+def rebuild_in_policy(cls, config):
+    """`cls(**config)` with the layers made under the config's dtype policy.
+
+    A functional model's layers are made in its constructor and take the
+    global dtype policy at that moment; passing `dtype` to `keras.Model`
+    would not reach them. So the policy a model was built in (a mixed
+    precision run's) is set globally while it is rebuilt, then restored.
+
+    Args:
+        cls: a `Backbone` or `Classifier` subclass.
+        config: dict. From `get_config`, possibly with `"dtype"`.
+
+    Example:
+
+    >>> rebuild_in_policy(MyBackbone, {"input_dim": 4, "dtype": "mixed_bfloat16"})
+    """
+    config = dict(config)
+    policy = config.pop("dtype", None)
+    if isinstance(policy, dict):  # a serialized DTypePolicy
+        policy = policy.get("config", {}).get("name")
+    if policy is None:
         return cls(**config)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return cls(**config)
+    finally:
+        keras.config.set_dtype_policy(previous)

@@ -93,6 +93,10 @@ def train(
     seed: int | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
+    precision: str | None = None,
+    jit_compile: bool | None = None,
+    accumulate: int | None = None,
+    ema: bool | None = None,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -117,6 +121,12 @@ def train(
             (default `"text"`); kept in the run, so evaluate/export reuse it.
         label_column: str or None. For a CSV/TSV dataset, the label column
             (default `"label"`).
+        precision: str or None. `"float32"`, `"mixed_float16"` or
+            `"mixed_bfloat16"` (see `Recipe.precision`); None keeps the recipe's.
+        jit_compile: bool or None. XLA-compile the steps; None keeps the recipe's.
+        accumulate: int or None. Batches per update (gradient accumulation).
+        ema: bool or None. Train with an exponential moving average of the
+            weights and keep the average.
 
     Example:
 
@@ -135,9 +145,15 @@ def train(
     info = data.dataset_info(dataset, data_dir=data_dir, **columns)
     overrides = fit_overrides_to_dataset(spec, overrides, info)
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
-    chosen = chosen.replace(
-        **{k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
-    )
+    switches = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "precision": precision,
+        "jit_compile": jit_compile,
+        "accumulate": accumulate,
+        "ema": ema,
+    }
+    chosen = chosen.replace(**{k: v for k, v in switches.items() if v is not None})
     distribute.per_replica_batch_size(chosen.batch_size, strat)
 
     run = RunDir(run_dir)
@@ -172,7 +188,8 @@ def train(
 
         keras.utils.set_random_seed(seed)
 
-    with strat.scope():  # builds first: bad override values fail before any I/O
+    # Builds first: bad override values fail before any I/O.
+    with strat.scope(), chosen.precision_scope():
         model = factory.get_model(model_name, **overrides)
     # A resumed run must keep the vocabulary its weights were trained with.
     tokenizer = (
