@@ -192,34 +192,39 @@ class FrontendConfig:
                 )
 
     @classmethod
-    def from_dict(cls, values) -> FrontendConfig:
+    def from_dict(cls, values, *, base=None) -> FrontendConfig:
         """A config from a dict of fields, naming unknown keys in the error.
 
         Args:
-            values: dict, FrontendConfig or None. Fields to set; others keep
-                their defaults.
+            values: dict, FrontendConfig or None. Fields to set; a
+                FrontendConfig counts as the dict of all its fields.
+            base: dict or None. Fields applied first, which `values`
+                overrides (e.g. a paper's front end under a user's changes).
 
         Example:
 
         >>> FrontendConfig.from_dict({"num_mel_bins": 64}).num_mel_bins
         64
+        >>> FrontendConfig.from_dict({"num_mfcc": 13}, base={"features": "mfcc"}).num_bins
+        13
         """
-        if values is None:
-            return cls()
         if isinstance(values, cls):
-            return values
+            values = values.to_dict()
+        if values is None:
+            values = {}
         if not isinstance(values, dict):
             raise InvalidArgumentError(
                 f"frontend must be a dict of FrontendConfig fields or a FrontendConfig. "
                 f"Received: frontend={values!r}."
             )
+        merged = {**(base or {}), **values}
         fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - fields)
+        unknown = sorted(set(merged) - fields)
         if unknown:
             raise InvalidArgumentError(
                 f"Unknown front-end setting(s) {unknown}. Accepted: {', '.join(sorted(fields))}."
             )
-        return cls(**values)
+        return cls(**merged)
 
     def replace(self, **changes) -> FrontendConfig:
         """A copy with some fields changed (validated like the original)."""
