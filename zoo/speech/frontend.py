@@ -78,10 +78,9 @@ class FrontendConfig:
         upper_hz: float. Highest mel band edge (<= sample_rate / 2).
         num_mfcc: int. MFCCs kept (<= num_mel_bins); used when features="mfcc".
         log_offset: float. Added to the mel energies before the log.
-        normalization: str. `"utterance"`: each feature bin gets zero mean and
-            unit variance over the frames of its clip (cepstral mean and
-            variance normalization; it removes the recording gain), or
-            `"none"`.
+        normalization: str. `"utterance"`: each bin's mean over the clip
+            removed (removes the recording gain), then the clip scaled to
+            unit RMS, floored (see `UtteranceNormalization`); or `"none"`.
 
     Training-only augmentation (see `zoo.speech.augment`):
 

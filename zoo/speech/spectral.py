@@ -306,15 +306,24 @@ class MFCC(_FrontendLayer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class UtteranceNormalization(_FrontendLayer):
-    """Zero mean, unit variance per feature bin over the frames of each clip.
+    """Per-clip normalization: each bin's mean removed, one scale for the whole clip.
 
-    Cepstral mean and variance normalization: removes the recording gain
-    (a constant offset of log energies) and needs no dataset statistics, so
-    it is the same in training and deployment. `epsilon` bounds the division
-    for constant features (digital silence maps to zeros).
+    Each feature bin loses its mean over the clip's frames (cepstral mean
+    normalization: removes the recording gain and channel, a constant offset
+    of log energies), then the clip is divided by its RMS over all bins and
+    frames, floored at `sqrt(epsilon)`. It needs no dataset statistics, so it
+    is the same in training and deployment.
+
+    Why one scale per clip and not per bin (full CMVN): a bin that barely
+    varies (a wide mel band of steady noise, digital silence) would be blown
+    up to unit variance, turning float rounding (1e-6, which differs between
+    TensorFlow and onnxruntime) into feature noise (1e-3 and more) and making
+    a quiet clip look as busy as speech. The floor, 1 by default (one
+    natural-log unit, 4.3 dB), does the same for flat clips, and is small
+    beside the spread of speech (2 to 4).
 
     Args:
-        epsilon: float. Added to the variance.
+        epsilon: float. Added to the clip's mean square before the root.
 
     Example:
 
@@ -322,15 +331,14 @@ class UtteranceNormalization(_FrontendLayer):
     0.0
     """
 
-    def __init__(self, epsilon=1e-3, **kwargs):
+    def __init__(self, epsilon=1.0, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
     def call(self, inputs):
-        mean = ops.mean(inputs, axis=1, keepdims=True)
-        centred = inputs - mean
-        variance = ops.mean(ops.square(centred), axis=1, keepdims=True)
-        return centred * ops.rsqrt(variance + self.epsilon)
+        centred = inputs - ops.mean(inputs, axis=1, keepdims=True)
+        mean_square = ops.mean(ops.square(centred), axis=(1, 2), keepdims=True)
+        return centred * ops.rsqrt(mean_square + self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
