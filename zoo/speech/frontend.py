@@ -5,7 +5,7 @@ speech model, so the model, its SavedModel and its ONNX file all take raw
 float32 waveforms `(batch, samples)`:
 
     waveforms -> PadOrCrop -> [RandomTimeShift, RandomBackgroundNoise]
-              -> Spectrogram -> LogMel -> [MFCC] -> [UtteranceNormalization]
+              -> Spectrogram -> LogMel -> [UtteranceNormalization] -> [MFCC]
               -> [SpecAugment] -> features (batch, frames, bins)
 
 Bracketed layers are optional; the augmentation layers (`zoo.speech.augment`)
@@ -78,9 +78,9 @@ class FrontendConfig:
         upper_hz: float. Highest mel band edge (<= sample_rate / 2).
         num_mfcc: int. MFCCs kept (<= num_mel_bins); used when features="mfcc".
         log_offset: float. Added to the mel energies before the log.
-        normalization: str. `"utterance"`: each bin's mean over the clip
-            removed (removes the recording gain), then the clip scaled to
-            unit RMS, floored (see `UtteranceNormalization`); or `"none"`.
+        normalization: str. `"utterance"`: the log-mel energies of each clip
+            get zero mean (removes the recording gain) and unit RMS, floored,
+            before any DCT (see `UtteranceNormalization`); or `"none"`.
 
     Training-only augmentation (see `zoo.speech.augment`):
 
@@ -337,10 +337,10 @@ def frontend_layers(config: FrontendConfig) -> list:
         name="spectrogram",
     )
     layers += [spectrogram, log_mel]
-    if config.features == "mfcc":
-        layers.append(MFCC(config.num_mfcc, name="mfcc"))
     if config.normalization == "utterance":
         layers.append(UtteranceNormalization(name="normalize"))
+    if config.features == "mfcc":
+        layers.append(MFCC(config.num_mfcc, name="mfcc"))
     if (config.time_masks and config.time_mask_frames) or (
         config.freq_masks and config.freq_mask_bins
     ):

@@ -306,21 +306,22 @@ class MFCC(_FrontendLayer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class UtteranceNormalization(_FrontendLayer):
-    """Per-clip normalization: each bin's mean removed, one scale for the whole clip.
+    """Per-clip normalization of log energies: zero mean, unit RMS, one scale per clip.
 
-    Each feature bin loses its mean over the clip's frames (cepstral mean
-    normalization: removes the recording gain and channel, a constant offset
-    of log energies), then the clip is divided by its RMS over all bins and
-    frames, floored at `sqrt(epsilon)`. It needs no dataset statistics, so it
-    is the same in training and deployment.
+    The clip's mean over all frames and bins is removed (a recording gain is
+    a constant offset of every log energy, so this removes it), then the clip
+    is divided by its RMS deviation, floored at `sqrt(epsilon)`. It needs no
+    dataset statistics, so it is the same in training and deployment; the
+    front end applies it to log-mel energies, before any DCT.
 
-    Why one scale per clip and not per bin (full CMVN): a bin that barely
-    varies (a wide mel band of steady noise, digital silence) would be blown
-    up to unit variance, turning float rounding (1e-6, which differs between
-    TensorFlow and onnxruntime) into feature noise (1e-3 and more) and making
-    a quiet clip look as busy as speech. The floor, 1 by default (one
-    natural-log unit, 4.3 dB), does the same for flat clips, and is small
-    beside the spread of speech (2 to 4).
+    Why not per-bin statistics (cepstral mean and variance normalization):
+    a per-bin mean erases whatever is steady through the clip (a held vowel,
+    a hum, a whistle), and a per-bin variance blows a bin that barely varies
+    (a wide mel band of steady noise, digital silence) up to unit variance,
+    turning float rounding (1e-6, different in TensorFlow and onnxruntime)
+    into feature noise (1e-3 and more) and making a quiet clip look as busy
+    as speech. The floor, 1 by default (one natural-log unit, 4.3 dB), does
+    the same for flat clips, and is small beside the spread of speech (2-4).
 
     Args:
         epsilon: float. Added to the clip's mean square before the root.
@@ -336,7 +337,12 @@ class UtteranceNormalization(_FrontendLayer):
         self.epsilon = float(epsilon)
 
     def call(self, inputs):
-        centred = inputs - ops.mean(inputs, axis=1, keepdims=True)
+        # Shifted by one of its own values first: a constant clip (digital
+        # silence) then centres to exact zeros, where the float mean of
+        # 3920 equal values would leave a rounding residue (1e-5, differing
+        # between runtimes, that a DCT's first coefficient multiplies by 9).
+        shifted = inputs - inputs[:, :1, :1]
+        centred = shifted - ops.mean(shifted, axis=(1, 2), keepdims=True)
         mean_square = ops.mean(ops.square(centred), axis=(1, 2), keepdims=True)
         return centred * ops.rsqrt(mean_square + self.epsilon)
 
