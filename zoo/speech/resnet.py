@@ -73,6 +73,8 @@ class KWSResNetBackbone(Backbone):
             after the first convolution; `(4, 3)` in res8.
         dilation: bool. Dilate the i-th layer's kernel by 2^floor(i/3), as
             res15 does, to widen the receptive field without pooling.
+        sync_batchnorm: bool. Synchronize batch statistics across replicas
+            under a `tf.distribute` strategy (as one large batch would compute).
         **kwargs: passed to `keras.Model` (`name`, `trainable`, `dtype`).
 
     Example:
@@ -81,8 +83,18 @@ class KWSResNetBackbone(Backbone):
     (None, 24, 13, 45)
     """
 
-    def __init__(self, input_shape, layers, feature_maps=45, pool=None, dilation=False, **kwargs):
+    def __init__(
+        self,
+        input_shape,
+        layers,
+        feature_maps=45,
+        pool=None,
+        dilation=False,
+        sync_batchnorm=False,
+        **kwargs,
+    ):
         layers = validation.check_positive_int("layers", layers)
+        validation.check_bool("sync_batchnorm", sync_batchnorm)
         feature_maps = validation.check_positive_int("feature_maps", feature_maps)
         validation.check_bool("dilation", dilation)
         input_shape = _check_features_shape(input_shape)
@@ -113,6 +125,7 @@ class KWSResNetBackbone(Backbone):
                 scale=False,
                 momentum=BN_MOMENTUM,
                 epsilon=BN_EPSILON,
+                synchronized=sync_batchnorm,
                 name=f"bn{i}",
             )(x)
         super().__init__(inputs=features, outputs=x, **kwargs)
@@ -122,6 +135,7 @@ class KWSResNetBackbone(Backbone):
             feature_maps=feature_maps,
             pool=pool,
             dilation=dilation,
+            sync_batchnorm=sync_batchnorm,
         )
 
 
@@ -164,6 +178,7 @@ def kws_resnet(
     frontend=None,
     dropout=0.0,
     classifier_activation="softmax",
+    sync_batchnorm=False,
 ):
     """Builds a Tang & Lin keyword spotter (`kws_res8`, `kws_res15`) on raw waveforms.
 
@@ -182,6 +197,7 @@ def kws_resnet(
             (e.g. `{"features": "log_mel"}` or SpecAugment masks).
         dropout: float. Dropout before the head, in [0, 1).
         classifier_activation: str or None. `"softmax"` or None for logits.
+        sync_batchnorm: bool. Synchronized batch norm under tf.distribute.
 
     Example:
 
@@ -202,6 +218,7 @@ def kws_resnet(
         feature_maps=feature_maps,
         pool=pool,
         dilation=dilation,
+        sync_batchnorm=sync_batchnorm,
         name=f"{name}_backbone",
     )
     return AudioClassifier(
