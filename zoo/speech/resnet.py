@@ -17,8 +17,8 @@ built as the authors' code (castorini/honk, `SpeechResModel`) builds it:
 At 12 classes `kws_res8` has 110,307 trainable parameters (paper: 110K) and
 `kws_res15` 237,882 (paper: 238K). Deviations, both documented in
 `FrontendConfig`: frames are the 98 whole windows of a 1 s clip (honk pads
-to 101), and the features are normalized per utterance (honk feeds raw
-MFCCs).
+to 101), and each clip's log-mel energies are normalized (mean and scale,
+removing the recording gain) before the DCT, where honk feeds raw MFCCs.
 
 Example:
 
