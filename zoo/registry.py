@@ -32,7 +32,7 @@ from zoo.inputs import InputSpec
 # imported the first time the registry is read, so `import zoo` stays cheap.
 # A new family in this repository is a folder plus one line here; an
 # installed package adds its own through the `zoo.families` entry point group.
-FAMILY_PACKAGES = ("zoo.vision", "zoo.nlp")
+FAMILY_PACKAGES = ("zoo.vision", "zoo.nlp", "zoo.speech")
 ENTRY_POINT_GROUP = "zoo.families"
 
 _REGISTRY: dict[str, ModelSpec] = {}
