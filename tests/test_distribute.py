@@ -15,7 +15,9 @@ SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["resnet20", "lstm", "transformer_encoder_tiny", "bert_tiny"])
+@pytest.mark.parametrize(
+    "name", ["resnet20", "lstm", "transformer_encoder_tiny", "bert_tiny", "kws_res8"]
+)
 def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     # A fresh process: the CPU can only be split before TensorFlow starts.
     out = subprocess.run(

@@ -413,8 +413,13 @@ class AudioInput(InputSpec):
         inputs = getattr(model, "inputs", None) or []
         if len(inputs) == 1 and len(inputs[0].shape) == 2 and "float" in str(inputs[0].dtype):
             rate = int(getattr(model, "sample_rate", 16000))
+            # zoo's audio models take any length (padded or cropped in the
+            # graph) and name their clip length; otherwise the input's width.
+            seconds = getattr(model, "clip_seconds", None)
             samples = inputs[0].shape[1]
-            return cls(rate, samples / rate if samples else 1.0)
+            if seconds is None:
+                seconds = samples / rate if samples else 1.0
+            return cls(rate, float(seconds))
         return None
 
 

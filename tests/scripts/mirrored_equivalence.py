@@ -38,6 +38,8 @@ if "sync_batchnorm" in accepted:
     overrides["sync_batchnorm"] = True  # per-replica BN statistics would differ by design
 if "dropout" in accepted:
     overrides["dropout"] = 0.0  # dropout masks are drawn per replica
+if "augment" in accepted:
+    overrides["augment"] = False  # so are in-model augmentations (speech)
 rng = np.random.default_rng(seed)
 count = GLOBAL_BATCH * steps
 inputs = spec.input_for(overrides).random_batch(count, seed=seed)
