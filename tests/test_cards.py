@@ -13,7 +13,7 @@ from zoo import cards, factory
 
 # Building every model to count parameters takes minutes (bert_base); these
 # cover each family's builder, and every other card field is checked for all.
-COUNTED = ("resnet20", "resnet18", "lstm", "transformer_encoder_tiny", "bert_tiny")
+COUNTED = ("resnet20", "resnet18", "lstm", "transformer_encoder_tiny", "bert_tiny", "kws_res8")
 
 
 def test_cards_file_matches_the_live_registry():
