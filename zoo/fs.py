@@ -102,3 +102,6 @@ class RunLayout:
     )
     curves = property(lambda self: self.root / "curves.png", doc="loss and accuracy curves")
     tokenizer = property(lambda self: self.root / "tokenizer", doc="the tokenizer of a text run")
+    lock_file = property(
+        lambda self: self.root / ".lock", doc="held by the process training into the run"
+    )

@@ -8,6 +8,7 @@
     history.csv          one row per epoch (appended on resume)
     curves.png           loss and accuracy curves
     tokenizer/           text runs: the tokenizer the model was trained with
+    .lock                held (flock) by the process training into the directory
 
 Example:
 
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -60,6 +62,56 @@ class RunDir(RunLayout):
                 f"Cannot use {str(self.root)!r} as a run directory: {str(existing)!r} {what}. "
                 f"Pass a directory path that can be created or written."
             )
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Holds the run's lock for the body; a second trainer gets `RunDirError`.
+
+        An advisory `flock` on `.lock`, which the system releases when the
+        process dies (SIGKILL included), so a crashed run never leaves a stale
+        lock behind. Without `fcntl` (Windows) there is no lock. A directory
+        this call had to create is removed again if nothing else was written.
+
+        Raises:
+            RunDirError: another process holds the lock.
+
+        Example:
+
+        >>> with RunDir("runs/r20").lock():
+        ...     train_into("runs/r20")
+        """
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; documented
+            yield
+            return
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.lock_file, "a+")  # noqa: SIM115  (held for the body)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise errors.RunDirError(
+                    f"Run directory {str(self.root)!r} is being written by another zoo train "
+                    f"process (pid {holder}). Wait for it to finish (a rerun then resumes or "
+                    f"reports the finished run), or train into another --out directory."
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            handle.close()
+            if created and [p.name for p in self.root.iterdir()] == [self.lock_file.name]:
+                self.lock_file.unlink()
+                self.root.rmdir()
 
     def read_config(self) -> dict:
         """The run's `config.json`.

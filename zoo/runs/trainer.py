@@ -176,63 +176,64 @@ def train(
         "seed": seed,
         "table_columns": columns,
     }
-    previous = run.read_config() if run.has_config() else None
-    if previous is not None:
-        if seed is None:  # a rerun keeps the seed the run started with
-            seed = config["seed"] = previous.get("seed")
-        run.check_same_run(previous, config)
-        if previous.get("completed"):
-            return _finished(run, previous, chosen.epochs)
-    if seed is not None:
-        import keras
+    with run.lock():  # one writer per run directory, until training ends
+        previous = run.read_config() if run.has_config() else None
+        if previous is not None:
+            if seed is None:  # a rerun keeps the seed the run started with
+                seed = config["seed"] = previous.get("seed")
+            run.check_same_run(previous, config)
+            if previous.get("completed"):
+                return _finished(run, previous, chosen.epochs)
+        if seed is not None:
+            import keras
 
-        keras.utils.set_random_seed(seed)
+            keras.utils.set_random_seed(seed)
 
-    # Builds first: bad override values fail before any I/O.
-    with strat.scope(), chosen.precision_scope():
-        model = factory.get_model(model_name, **overrides)
-    # A resumed run must keep the vocabulary its weights were trained with.
-    tokenizer = (
-        (
-            run.load_tokenizer()
-            or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
+        # Builds first: bad override values fail before any I/O.
+        with strat.scope(), chosen.precision_scope():
+            model = factory.get_model(model_name, **overrides)
+        # A resumed run must keep the vocabulary its weights were trained with.
+        tokenizer = (
+            (
+                run.load_tokenizer()
+                or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
+            )
+            if spec.input.needs_tokenizer
+            else None
         )
-        if spec.input.needs_tokenizer
-        else None
-    )
-    train_ds, val_ds = data.get_dataset(
-        dataset,
-        model=model,
-        batch_size=chosen.batch_size,
-        data_dir=data_dir,
-        augment=chosen.augmentation,
-        strategy=strat,
-        tokenizer=tokenizer,
-        # Workers shard the data by example, so they must shuffle alike.
-        seed=0 if seed is None and distribute.is_multi_worker(strat) else seed,
-        **columns,
-    )
-    chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
+        train_ds, val_ds = data.get_dataset(
+            dataset,
+            model=model,
+            batch_size=chosen.batch_size,
+            data_dir=data_dir,
+            augment=chosen.augmentation,
+            strategy=strat,
+            tokenizer=tokenizer,
+            # Workers shard the data by example, so they must shuffle alike.
+            seed=0 if seed is None and distribute.is_multi_worker(strat) else seed,
+            **columns,
+        )
+        chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 
-    config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
-    resumed = run.start(config, tokenizer)
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=chosen.epochs,
-        callbacks=chosen.callbacks(run.root),
-        verbose=verbose,
-        shuffle=False,
-    )  # the pipeline shuffles; Keras would only warn
-    _check_finite(history.history.get("loss", []), run, chosen)
-    run.save_model(model)
-    # Report the figures of the saved file, evaluated on one device: under
-    # MirroredStrategy each replica evaluates with its own BatchNorm moving
-    # statistics, while the file holds their mean.
-    metrics = evaluate_model(compile_for_eval(run.load_model(), chosen), val_ds)
-    plot_history(run.history, run.curves)
-    run.write_config({**config, "completed": True, "metrics": metrics})
-    return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+        config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
+        resumed = run.start(config, tokenizer)
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=chosen.epochs,
+            callbacks=chosen.callbacks(run.root),
+            verbose=verbose,
+            shuffle=False,
+        )  # the pipeline shuffles; Keras would only warn
+        _check_finite(history.history.get("loss", []), run, chosen)
+        run.save_model(model)
+        # Report the figures of the saved file, evaluated on one device: under
+        # MirroredStrategy each replica evaluates with its own BatchNorm moving
+        # statistics, while the file holds their mean.
+        metrics = evaluate_model(compile_for_eval(run.load_model(), chosen), val_ds)
+        plot_history(run.history, run.curves)
+        run.write_config({**config, "completed": True, "metrics": metrics})
+        return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
 
 
 def _finished(run: RunDir, config: dict, epochs: int) -> TrainResult:
