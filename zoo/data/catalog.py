@@ -34,7 +34,7 @@ class DatasetSource:
         embedded: bool. Built from data shipped inside an installed package,
             so it never needs the network.
         description: str. One line for `zoo` listings.
-        modality: str. `"image"` or `"text"`.
+        modality: str. `"image"`, `"text"` or `"audio"`.
         feature_key: str. The tfds feature holding the input.
         label_key: str. The tfds feature holding the class.
         sequence_length: int or None. Text: tokens per example that cover
@@ -69,6 +69,19 @@ SOURCES = {
             "none",
             embedded=True,
             description="1,797 8x8 handwritten digits bundled with scikit-learn (no download).",
+        ),
+        DatasetSource(
+            "spoken_commands",
+            "zoo_spoken_commands",
+            "train",
+            "test",
+            None,
+            "none",
+            embedded=True,
+            modality="audio",
+            feature_key="audio",
+            description="6,000 1 s clips of 10 command words, silence and unknown words, "
+            "synthesized with espeak-ng (680 voices) in noise; test voices held out; no download.",
         ),
         DatasetSource(
             "mnist",
