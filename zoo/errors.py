@@ -113,6 +113,10 @@ class ExportVerificationError(ExportError):
         self.report = report or {}
 
 
+class SynthesisError(ZooError, RuntimeError):
+    """The speech synthesizer (espeak-ng) is missing or failed to speak."""
+
+
 def unknown_name_message(kind: str, name: object, choices: Iterable[str]) -> str:
     """Builds "Unknown <kind> 'x'. Did you mean ...? Known: ..." messages.
 

@@ -51,6 +51,7 @@ def test_dataset_info_and_listing():
         "imagenet2012",
         "mnist",
     ]
+    assert zoo.list_datasets("audio") == ["speech_commands", "spoken_commands"]
     assert set(zoo.list_datasets()) == set().union(
         *(zoo.list_datasets(kind) for kind in ("image", "text", "audio"))
     )
@@ -58,6 +59,9 @@ def test_dataset_info_and_listing():
     assert info.num_classes == 10 and info.image_shape == (8, 8, 1)
     assert info.source == "embedded" and info.augmentation == "none"
     assert zoo.dataset_info("cifar100").num_classes == 100
+    spoken = zoo.dataset_info("spoken_commands")  # the builder's info: nothing is prepared
+    assert spoken.modality == "audio" and spoken.source == "embedded"
+    assert spoken.class_names[-2:] == ("_silence_", "_unknown_") and spoken.num_classes == 12
 
 
 @pytest.mark.parametrize(

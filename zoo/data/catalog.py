@@ -74,6 +74,19 @@ SOURCES = {
             description="1,797 8x8 handwritten digits bundled with scikit-learn (no download).",
         ),
         DatasetSource(
+            "spoken_commands",
+            "zoo_spoken_commands",
+            "train",
+            "test",
+            None,
+            "none",
+            embedded=True,
+            modality="audio",
+            feature_key="audio",
+            description="6,000 1 s clips of 10 command words, silence and unknown words, "
+            "synthesized with espeak-ng (680 voices) in noise; test voices held out; no download.",
+        ),
+        DatasetSource(
             "mnist",
             "mnist",
             "train",

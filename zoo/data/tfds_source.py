@@ -23,6 +23,7 @@ _PROBE_TIMEOUT_S = 3.0
 _EMBEDDED_BUILDERS = {
     "zoo_digits": "zoo.data.digits.ZooDigits",
     "zoo_sentiment": "zoo.data.sentiment.ZooSentiment",
+    "zoo_spoken_commands": "zoo.data.spoken_commands.ZooSpokenCommands",
 }
 
 
@@ -82,7 +83,9 @@ def load_splits(source: DatasetSource, data_dir=None):
     def pick(example):
         return example[source.feature_key], example[source.label_key]
 
-    train = builder.as_dataset(split=source.train_split, shuffle_files=True).map(pick)
+    # tfds refuses to shuffle the files of a set stored in a fixed order.
+    ordered = builder.info.disable_shuffling
+    train = builder.as_dataset(split=source.train_split, shuffle_files=not ordered).map(pick)
     val = builder.as_dataset(split=source.val_split).map(pick)
     return builder, train, val
 
