@@ -83,6 +83,7 @@ SOURCES = {
             embedded=True,
             modality="audio",
             feature_key="audio",
+            sample_rate=16000,
             description="6,000 1 s clips of 10 command words, silence and unknown words, "
             "synthesized with espeak-ng (680 voices) in noise; test voices held out; no download.",
         ),
