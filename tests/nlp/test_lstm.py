@@ -1,10 +1,14 @@
 """The `lstm` family: bidirectional LSTMs over token ids, masked mean pooling."""
 
+import zipfile
+
 import keras
 import numpy as np
 import pytest
 
 import zoo
+from zoo.layers.pooling import MaskedMeanPooling
+from zoo.models import Backbone
 from zoo.nlp.classifier import TextClassifier
 from zoo.nlp.lstm import LSTMBackbone
 from zoo.registry import get_spec
@@ -30,6 +34,42 @@ def predict(model, ids):
     return keras.ops.convert_to_numpy(model(ids, training=False))
 
 
+def lengths_ids(lengths=(1, 4, 16, 9, 0), steps=16, seed=3):
+    """Right-padded ids with these real lengths: one token, full length, empty."""
+    ids = np.random.default_rng(seed).integers(1, VOCAB, (len(lengths), steps)).astype("int32")
+    ids[np.arange(steps)[None, :] >= np.array(lengths)[:, None]] = 0
+    return ids
+
+
+class MaskedLSTMBackbone(Backbone):
+    """The `lstm` backbone as it was built before it dropped the Keras mask.
+
+    A reference: the embedding masks id 0 and Keras' own `Bidirectional`
+    wrappers skip the masked steps. Named `LSTMBackbone` where Keras files
+    address it, so its weight files have the layout the old model wrote.
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim=8, units=8, num_layers=2, **kwargs):
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True)(token_ids)
+        templates = [keras.layers.LSTM(units, return_sequences=True) for _ in range(num_layers)]
+        for template in templates:
+            x = keras.layers.Bidirectional(template)(x)
+        features = MaskedMeanPooling()([x, token_ids])
+        super().__init__(inputs=token_ids, outputs=features, **kwargs)
+
+
+MaskedLSTMBackbone.__name__ = "LSTMBackbone"  # the weight-file path of the old class
+
+
+def masked_reference(model):
+    """A masked-model classifier holding `model`'s weights."""
+    reference = TextClassifier(MaskedLSTMBackbone(VOCAB), num_classes=3)
+    predict(reference, token_ids())
+    reference.set_weights(model.get_weights())
+    return reference
+
+
 def test_forward_shapes_and_probabilities():
     model = tiny_model()
     assert model.input.name == "token_ids" and model.input.dtype == "int32"
@@ -49,6 +89,49 @@ def test_padding_is_masked():
     np.testing.assert_allclose(predict(model, ids[1:2, :5]), predict(model, ids[1:2]), atol=1e-6)
     # An empty text (all padding) gives finite predictions, not NaN.
     assert np.isfinite(predict(model, np.zeros((2, 8), "int32"))).all()
+
+
+def test_computes_what_the_masked_model_computes():
+    # Lengths 1, 4, full (16), 9 and 0 in one batch, and the same texts with
+    # 8 more padding steps: equal to the masked model with the same weights.
+    model = tiny_model()
+    reference = masked_reference(model)
+    ids = lengths_ids()
+    for batch in (ids, np.pad(ids, ((0, 0), (0, 8)))):
+        features = keras.ops.convert_to_numpy(model.backbone(batch))
+        expected = keras.ops.convert_to_numpy(reference.backbone(batch))
+        assert np.abs(features - expected).max() <= 1e-5
+        np.testing.assert_allclose(predict(model, batch), predict(reference, batch), atol=1e-5)
+
+
+def test_loads_files_the_masked_model_saved(tmp_path):
+    # .weights.h5 and .keras files written before the mask was dropped: the
+    # layout (class names, attributes) is unchanged, so they load as they are.
+    reference = masked_reference(tiny_model())
+    reference.save_weights(tmp_path / "old.weights.h5")
+    ids = lengths_ids()
+    expected = predict(reference, ids)
+
+    model = tiny_model()
+    assert not np.allclose(predict(model, ids), expected, atol=1e-3)  # other weights until loaded
+    model.load_weights(tmp_path / "old.weights.h5")
+    np.testing.assert_allclose(predict(model, ids), expected, atol=1e-6)
+
+    # A .keras file holds the config (the builder arguments, unchanged) and
+    # the weights: the old file is this one with the old weights inside.
+    fresh = tiny_model()
+    fresh.save(tmp_path / "new.keras")
+    with (
+        zipfile.ZipFile(tmp_path / "new.keras") as new,
+        zipfile.ZipFile(tmp_path / "old.keras", "w") as old,
+    ):
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "model.weights.h5":
+                data = (tmp_path / "old.weights.h5").read_bytes()
+            old.writestr(item, data)
+    loaded = keras.saving.load_model(tmp_path / "old.keras")  # safe_mode=True
+    np.testing.assert_allclose(predict(loaded, ids), expected, atol=1e-6)
 
 
 def test_config_round_trip():
@@ -108,16 +191,24 @@ def test_bad_overrides_raise(overrides, match):
         zoo.get_model("lstm", **overrides)
 
 
-def test_onnx_export_has_dynamic_batch_and_length(tmp_path):
+def test_onnx_export_runs_onnx_lstm_ops_with_dynamic_batch_and_length(tmp_path):
+    import onnx
     import onnxruntime
 
+    from zoo.exporting.onnx import export_onnx
+
     model = tiny_model()
-    predict(model, token_ids())
-    model.export(str(tmp_path / "lstm.onnx"), format="onnx", verbose=False)
+    export_onnx(model, tmp_path / "lstm.onnx")
+    # Each direction of each layer is one ONNX LSTM (a masked LSTM becomes a
+    # Loop of MatMuls); the backward inputs and outputs are reordered by a
+    # gather of the real steps.
+    ops = [node.op_type for node in onnx.load(tmp_path / "lstm.onnx").graph.node]
+    assert ops.count("LSTM") == 4 and "Loop" not in ops and "GatherND" in ops
     session = onnxruntime.InferenceSession(str(tmp_path / "lstm.onnx"))
     (onnx_input,) = session.get_inputs()
     assert (onnx_input.name, onnx_input.type) == ("token_ids", "tensor(int32)")
-    for batch, steps in ((3, 10), (1, 16)):
-        ids = token_ids(batch, steps, seed=steps)
+    reference = masked_reference(model)
+    for ids in (token_ids(3, 10, seed=10), token_ids(1, 16, seed=16), lengths_ids()):
         (ort_out,) = session.run(None, {"token_ids": ids})
-        np.testing.assert_allclose(ort_out, predict(model, ids), atol=1e-4)
+        np.testing.assert_allclose(ort_out, predict(model, ids), atol=1e-5)
+        np.testing.assert_allclose(ort_out, predict(reference, ids), atol=1e-5)

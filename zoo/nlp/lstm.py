@@ -7,6 +7,7 @@ import keras
 from zoo import validation
 from zoo.inputs import TokenInput
 from zoo.layers.pooling import MaskedMeanPooling
+from zoo.layers.rnn import Bidirectional, SequenceLengths
 from zoo.models import Backbone
 from zoo.nlp.classifier import TextClassifier
 from zoo.registry import register_model
@@ -16,8 +17,12 @@ from zoo.registry import register_model
 class LSTMBackbone(Backbone):
     """Token ids to one feature vector through bidirectional LSTMs.
 
-    Embedding (id 0 is padding and masked), `num_layers` bidirectional LSTMs
-    returning sequences, then the mean over the real (non-padding) steps.
+    Embedding (id 0 is padding), `num_layers` bidirectional LSTMs returning
+    sequences, then the mean over the real (non-padding) steps. Inputs are
+    right-padded, as zoo tokenizers make them: each example's outputs are
+    those of its real tokens alone, which a masked
+    `keras.layers.Bidirectional` would give, but without a Keras mask, so the
+    ONNX export runs the ONNX `LSTM` op (see `zoo.layers.rnn.Bidirectional`).
 
     Args:
         vocabulary_size: int. Number of token ids (>= 2).
@@ -55,20 +60,14 @@ class LSTMBackbone(Backbone):
         dropout = validation.check_fraction("dropout", dropout)
 
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        x = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
-        )(token_ids)
-        # Bidirectional copies each template LSTM through serialize/deserialize.
-        # While a .keras file loads, Keras matches such copies by id(); a
-        # template freed early lets the next one reuse its id and get the
-        # wrong copy (a "go_backwards" error on about 1 load in 40). Keeping
-        # every template alive until the model is built prevents that.
-        templates = [
-            keras.layers.LSTM(units, return_sequences=True, dropout=dropout)
-            for _ in range(num_layers)
-        ]
-        for i, template in enumerate(templates):
-            x = keras.layers.Bidirectional(template, name=f"bilstm_{i}")(x)
+        # No Keras mask (mask_zero=False): with one, tf2onnx exports each LSTM
+        # as a generic Loop that onnxruntime runs slower than TensorFlow.
+        # Padding is on the right, so the layers below take the real lengths
+        # and compute at real steps what the masked model computes there.
+        x = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(token_ids)
+        lengths = SequenceLengths(name="lengths")(token_ids)
+        for i in range(num_layers):
+            x = Bidirectional(units, dropout=dropout, name=f"bilstm_{i}")([x, lengths])
         features = MaskedMeanPooling(name="pool")([x, token_ids])
         super().__init__(inputs=token_ids, outputs=features, **kwargs)
         self._remember_config(
