@@ -8,7 +8,7 @@ How a clip is made, all from a fixed seed (`generate_block`):
 
 1. A voice: one of 8 English accents of espeak-ng (US, British, RP, Scottish,
    Caribbean, New York, Lancastrian, West Midlands) with one of its voice
-   variants (m1..m8, f1..f5, klatt1..6 and about 60 named ones), spoken at a
+   variants (m1..m8, f1..f5, klatt1..6 and 65 named ones), spoken at a
    random rate (110..260 words per minute), base pitch and pitch range, with
    a random final punctuation mark that changes the intonation (`yes?`).
    `speaker_id` is `"<accent>+<variant>"`, the accent alone for its own
