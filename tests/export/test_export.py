@@ -45,8 +45,14 @@ def test_both_formats_pass_within_tolerance(exported):
     for result in report.formats:
         assert result.max_abs_diff <= 1e-5 and result.argmax_agreement == 1.0
         assert result.examples == 6 and os.path.exists(result.path)
+        # The given batch, the first example alone and an odd batch of 7, each
+        # compared with Keras; the figures above are the worst of them.
+        assert result.shapes == [{"images": [n, 8, 8, 1]} for n in (6, 1, 7)]
+        assert [c["name"] for c in result.cases] == ["given", "one", "odd"]
+        assert result.max_abs_diff == max(c["max_abs_diff"] for c in result.cases)
     text = str(report)
     assert "savedmodel" in text and "onnx" in text and "PASS" in text
+    assert text.count("shapes: images 6x8x8x1, 1x8x8x1, 7x8x8x1") == 2
     assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "model.onnx", "savedmodel"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
@@ -77,6 +83,32 @@ def test_metadata_describes_the_artifacts(exported):
     assert {f["path"] for f in meta["verification"]["formats"]} == {"savedmodel", "model.onnx"}
     diffs = {f["format"]: f["max_abs_diff"] for f in meta["verification"]["formats"]}
     assert diffs == {r.format: r.max_abs_diff for r in report.formats}
+    # Only the batch axis is free: height, width and channels are fixed in both artifacts.
+    assert meta["dynamic_axes"] == {"images": {"0": "batch"}}
+    assert meta["verified_shapes"]["onnx"] == [{"images": [n, 8, 8, 1]} for n in (6, 1, 7)]
+    assert meta["verified_shapes"]["savedmodel"] == meta["verified_shapes"]["onnx"]
+
+
+def test_dynamic_axes_are_read_from_the_onnx_graph(exported):
+    import onnx
+
+    out, _ = exported
+    meta = json.loads((out / "metadata.json").read_text())
+    graph = onnx.load(str(out / "model.onnx")).graph
+    free = {
+        i.name: [
+            str(axis)
+            for axis, dim in enumerate(i.type.tensor_type.shape.dim)
+            if dim.WhichOneof("value") != "dim_value"
+        ]
+        for i in graph.input
+    }
+    assert free == {name: sorted(axes) for name, axes in meta["dynamic_axes"].items()}
+    declared = {f["format"]: f["input_shapes"] for f in meta["verification"]["formats"]}
+    assert declared == {
+        "onnx": {"images": [None, 8, 8, 1]},
+        "savedmodel": {"images": [None, 8, 8, 1]},
+    }
 
 
 def test_savedmodel_serve_matches_keras(exported, model, images):
@@ -94,7 +126,7 @@ def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
     expected = model.predict(images, verbose=0)
     # The runner script itself, isolated (-I) and from an unrelated directory:
     # neither zoo nor TensorFlow is importable or imported there.
-    np.savez(tmp_path / "in.npz", images=images)
+    np.savez(tmp_path / "in.npz", **{"case0/images": images, "case1/images": images[:1]})
     done = subprocess.run(
         [
             sys.executable,
@@ -110,7 +142,10 @@ def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    np.testing.assert_allclose(np.load(tmp_path / "out.npz")["outputs"], expected, atol=1e-5)
+    ran = np.load(tmp_path / "out.npz")
+    np.testing.assert_allclose(ran["case0/outputs"], expected, atol=1e-5)
+    np.testing.assert_allclose(ran["case1/outputs"], expected[:1], atol=1e-5)
+    assert list(ran["declared/images"]) == [-1, 8, 8, 1]
     # What each runner may import at all (parsed, so docstrings don't count).
     assert _imports(FORMATS["onnx"].runner) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
     assert _imports(FORMATS["savedmodel"].runner) <= {
@@ -151,19 +186,29 @@ def _imports(script) -> set:
     return names
 
 
-def test_a_mismatching_artifact_fails_and_writes_nothing(model, images, tmp_path, monkeypatch):
+def test_an_artifact_wrong_on_one_shape_fails_and_writes_nothing(
+    model, images, tmp_path, monkeypatch
+):
     real = verify.run_artifact
+    started = []
 
-    def off_by_a_little(fmt, artifact, inputs):
-        ran = real(fmt, artifact, inputs)
-        return {**ran, "outputs": ran["outputs"] + (1e-3 if fmt == "onnx" else 0.0)}
+    def wrong_at_batch_7(fmt, artifact, cases):
+        started.append(fmt)
+        ran = real(fmt, artifact, cases)
+        odd = ran["cases"][2]  # given, one, odd: only the batch of 7 is off
+        assert len(odd["outputs"]) == 7
+        odd["outputs"] = odd["outputs"] + 1e-3
+        return ran
 
-    monkeypatch.setattr(verify, "run_artifact", off_by_a_little)
+    monkeypatch.setattr(verify, "run_artifact", wrong_at_batch_7)
     with pytest.raises(errors.ExportVerificationError) as info:
         zoo.export(model, tmp_path / "bad", formats="onnx", inputs=images)
     assert "onnx: max |diff| 0.001" in str(info.value)
-    assert "argmax agreement" in str(info.value)
+    assert "argmax agreement" in str(info.value) and "worst on images 7x8x8x1" in str(info.value)
+    cases = info.value.report["formats"][0]["cases"]
+    assert [c["max_abs_diff"] > 1e-4 for c in cases] == [False, False, True]
     assert info.value.report["passed"] is False
+    assert started == ["onnx"]  # one runner process for all the shapes
     assert list(tmp_path.iterdir()) == []  # neither the export nor its staging dir
 
 
@@ -252,5 +297,5 @@ def test_a_crashing_runner_is_an_export_error(tmp_path):
     broken = tmp_path / "model.onnx"
     broken.write_bytes(b"not an onnx file")
     with pytest.raises(errors.ExportError, match="failed to run in a clean process") as info:
-        verify.run_artifact("onnx", broken, {"images": np.zeros((1, 8, 8, 1), "float32")})
+        verify.run_artifact("onnx", broken, [{"images": np.zeros((1, 8, 8, 1), "float32")}])
     assert "model.onnx" in str(info.value) and "exit 1" in str(info.value)

@@ -7,6 +7,7 @@ import importlib.metadata
 from pathlib import Path
 
 from zoo import registry
+from zoo.exporting.cases import axis_names
 from zoo.inputs import for_model
 
 
@@ -52,6 +53,8 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
         "labels": list(labels) if labels is not None else None,
         "preprocessing": described["preprocessing"],
         **(_text_section(tokenizer) if tokenizer is not None else {}),
+        "dynamic_axes": dynamic_axes(model, report),
+        "verified_shapes": {r.format: r.shapes for r in report.formats},
         # Paths relative to the export directory: they stay right when it moves.
         "artifacts": {r.format: Path(r.path).name for r in report.formats},
         "verification": _relative(report.to_dict()),
@@ -63,6 +66,39 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **(extra or {}),
     }
+
+
+def dynamic_axes(model, report) -> dict:
+    """`{input: {axis: name}}`: the axes every artifact taking that input leaves free.
+
+    Read from what the artifacts declare (the ONNX graph's inputs as
+    onnxruntime loads them, the SavedModel's signatures), not assumed from
+    the Keras model: an axis a converter fixed is not declared dynamic.
+
+    Args:
+        model: keras.Model. The exported model (its input dtypes name axes).
+        report: ExportReport. Holds each artifact's declared input shapes.
+
+    Example:
+
+    >>> dynamic_axes(model, report)
+    {'token_ids': {'0': 'batch', '1': 'steps'}}
+    """
+    dtypes = {t.name: str(t.dtype) for t in model.inputs}
+    declared = {}  # input -> the shapes the artifacts that take it declare
+    for result in report.formats:
+        for name, shape in (result.input_shapes or {}).items():
+            declared.setdefault(name, []).append(shape)
+    axes = {}
+    for name, shapes in declared.items():
+        named = axis_names(name, len(shapes[0]), dtypes.get(name, "string"))
+        free = [
+            str(axis)
+            for axis in range(len(shapes[0]))
+            if all(len(s) == len(shapes[0]) and s[axis] is None for s in shapes)
+        ]
+        axes[name] = {axis: named[axis] for axis in free}
+    return axes
 
 
 def _relative(verification: dict) -> dict:

@@ -19,6 +19,13 @@ class FormatResult:
         seconds: float. Export plus verification time.
         tokens_match: bool or None. Text exports: whether the deployer-side
             tokenizer produced the same ids as the in-graph one.
+        cases: tuple of dict. Each shape verified: `name` (`"given"`,
+            `"one"`, `"odd"`, `"short"`, `"texts"`, `"one_text"`), `shapes`
+            (`{input: [dims]}` fed to the artifact), `max_abs_diff` and
+            `argmax_agreement`. `max_abs_diff` and `argmax_agreement` above
+            are the worst over these.
+        input_shapes: dict or None. Each input's shape as the artifact
+            declares it (None for a dynamic axis).
     """
 
     format: str
@@ -29,6 +36,20 @@ class FormatResult:
     atol: float
     seconds: float
     tokens_match: bool | None = None
+    cases: tuple = ()
+    input_shapes: dict | None = None
+
+    @property
+    def shapes(self) -> list:
+        """The input shapes verified, one `{input: [dims]}` per case."""
+        return [case["shapes"] for case in self.cases]
+
+    @property
+    def worst_case(self) -> dict | None:
+        """The case with the lowest argmax agreement, then the largest diff."""
+        if not self.cases:
+            return None
+        return min(self.cases, key=lambda c: (c["argmax_agreement"], -c["max_abs_diff"]))
 
     @property
     def passed(self) -> bool:
@@ -100,6 +121,8 @@ class ExportReport:
                     else f"  (tokenizer.json ids {'match' if r.tokens_match else 'DIFFER'})"
                 )
             )
+            if r.cases:
+                lines.append(f"  {'':<11}shapes: {shapes_text(r.shapes)}")
         lines.append(
             f"  verified in separate processes (no zoo import); pass at max |diff| "
             f"<= {self.formats[0].atol:g} and 100% argmax agreement"
@@ -111,3 +134,26 @@ class ExportReport:
                 "  on a random batch: pass inputs= (real examples) for a check on real data"
             )
         return "\n".join(lines)
+
+
+def shapes_text(shapes: list) -> str:
+    """`images 8x8x8x1, 1x8x8x1; ...`: shapes of cases, grouped by input names.
+
+    Args:
+        shapes: list of dict. `{input: [dims]}` per case (inputs of one case
+            share their shape: the first one's is shown).
+
+    Example:
+
+    >>> shapes_text([{"texts": [8]}, {"texts": [1]}, {"token_ids": [7, 16]}])
+    'texts 8, 1; token_ids 7x16'
+    """
+    groups = []
+    for case in shapes:
+        label = "/".join(case)
+        dims = "x".join(str(d) for d in next(iter(case.values())))
+        if groups and groups[-1][0] == label:
+            groups[-1][1].append(dims)
+        else:
+            groups.append((label, [dims]))
+    return "; ".join(f"{label} {', '.join(dims)}" for label, dims in groups)

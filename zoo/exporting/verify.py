@@ -22,25 +22,39 @@ from zoo.exporting.formats import FORMATS
 _TIMEOUT_S = 600
 
 
-def run_artifact(fmt: str, artifact, inputs: dict) -> dict:
-    """Runs an artifact on `inputs` in its own runtime, in another process.
+def run_artifact(fmt: str, artifact, cases: list) -> dict:
+    """Runs an artifact on several input cases in its own runtime, in one other process.
+
+    One process for all cases: starting TensorFlow costs seconds, a case
+    milliseconds.
 
     Args:
         fmt: str. A key of `FORMATS`: `"savedmodel"` or `"onnx"`.
         artifact: str or Path. The SavedModel directory or ONNX file.
-        inputs: dict of str to numpy array. One array per model input.
+        cases: list of dict of str to numpy array. Each one batch, one array
+            per model input by name (or `texts` for a text export).
 
     Returns:
-        `{"outputs": first output}`, plus `"token_ids"` when the ONNX runner
-        tokenized `texts` itself.
+        `{"cases": [...], "declared": {...}}`: per case in order a dict with
+        `"outputs"` (the first output), plus `"token_ids"` when the ONNX
+        runner tokenized `texts` itself; and each input's shape as the
+        artifact declares it (None for a dynamic axis).
 
     Example:
 
-    >>> probs = run_artifact("onnx", "out/r20/model.onnx", {"images": images})["outputs"]
+    >>> ran = run_artifact("onnx", "out/r20/model.onnx", [{"images": images}])
+    >>> probs = ran["cases"][0]["outputs"]
     """
     with tempfile.TemporaryDirectory(prefix="zoo-verify-") as tmp:
         feed, result = Path(tmp) / "inputs.npz", Path(tmp) / "outputs.npz"
-        np.savez(feed, **inputs)
+        np.savez(
+            feed,
+            **{
+                f"case{i}/{name}": value
+                for i, case in enumerate(cases)
+                for name, value in case.items()
+            },
+        )
         # Absolute: the runner works in its own directory, away from zoo.
         artifact = Path(artifact).resolve()
         command = [
@@ -68,7 +82,16 @@ def run_artifact(fmt: str, artifact, inputs: dict) -> dict:
                 f"(exit {done.returncode}): {done.stderr.strip()[-1500:]}"
             )
         with np.load(result) as loaded:
-            return {key: loaded[key] for key in loaded.files}
+            ran = {key: loaded[key] for key in loaded.files}
+    per_case = [{} for _ in cases]
+    declared = {}
+    for key, value in ran.items():
+        group, name = key.split("/", 1)
+        if group == "declared":
+            declared[name] = [None if d < 0 else int(d) for d in value]
+        else:
+            per_case[int(group[len("case") :])][name] = value
+    return {"cases": per_case, "declared": declared}
 
 
 def compare(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
