@@ -52,7 +52,7 @@ def export(
     model_name: str | None = None,
     labels=None,
     overwrite: bool = False,
-    atol: float = DEFAULT_ATOL,
+    atol: float | None = None,
     extra_metadata: dict | None = None,
     tokenizer=None,
 ) -> ExportReport:
@@ -73,7 +73,9 @@ def export(
             `model.name`.
         labels: list of str or None. Class names, recorded in the metadata.
         overwrite: bool. Replace an existing export at `out_dir`.
-        atol: float. Largest accepted |exported - Keras|.
+        atol: float or None. Largest accepted |exported - Keras|; None takes the
+            input kind's `export_atol` (1e-5; 1e-4 for waveforms, whose
+            in-graph STFT sums hundreds of products per bin).
         extra_metadata: dict or None. Added to `metadata.json`.
         tokenizer: WordTokenizer, WordPieceTokenizer or None. Text models:
             `inputs` are then raw
@@ -101,6 +103,8 @@ def export(
     if not isinstance(model, keras.Model):
         raise errors.ExportError(f"export needs a keras.Model. Received: model={model!r}")
     formats = _check_formats(formats)
+    if atol is None:
+        atol = getattr(input_of(model), "export_atol", DEFAULT_ATOL)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol > 0:
         raise errors.InvalidArgumentError(f"atol must be a number > 0. Received: atol={atol!r}")
     out_dir = Path(out_dir)
