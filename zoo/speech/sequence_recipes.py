@@ -31,7 +31,7 @@ register_recipe(
         description="CI-sized: the paper's optimizer on the embedded spoken_commands "
         "(4,800 clips) at batch 64, AdamW 1e-3 with 2 warmup epochs, cosine over 30 epochs, "
         "weight decay 0.05, label smoothing 0.1 (the paper's 140 epochs at batch 512 fit "
-        "a 20x larger set).",
+        "a 20x larger set). Not yet measured: about 5 min an epoch on 2 shared CPU cores.",
         optimizer="adamw",
         learning_rate=1e-3,
         reference_batch=64,
@@ -64,7 +64,8 @@ register_recipe(
     Recipe(
         "spoken_commands_lstm",
         description="CI-sized: the embedded spoken_commands at batch 64, Adam 3e-3 with one "
-        "warmup epoch and cosine decay over 15 epochs.",
+        "warmup epoch and cosine decay over 15 epochs: 85.7% on the held-out voices (train "
+        "97.8%; 18 min on 2 shared CPU cores).",
         optimizer="adam",
         learning_rate=3e-3,
         reference_batch=64,
