@@ -38,6 +38,7 @@ from zoo.models import Backbone
 from zoo.registry import register_model
 from zoo.speech.classifier import AudioClassifier
 from zoo.speech.frontend import FrontendConfig
+from zoo.speech.shapes import check_features_shape
 
 # PyTorch BatchNorm2d defaults, as in honk (Keras' momentum is 1 - PyTorch's).
 BN_MOMENTUM = 0.9
@@ -97,7 +98,7 @@ class KWSResNetBackbone(Backbone):
         validation.check_bool("sync_batchnorm", sync_batchnorm)
         feature_maps = validation.check_positive_int("feature_maps", feature_maps)
         validation.check_bool("dilation", dilation)
-        input_shape = _check_features_shape(input_shape)
+        input_shape = check_features_shape(input_shape)
         if pool is not None:
             pool = [validation.check_positive_int("pool", p) for p in pool]
             if len(pool) != 2 or any(p > d for p, d in zip(pool, input_shape)):
@@ -151,19 +152,6 @@ def _conv_relu(x, filters, rate, name):
         name=name,
     )(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
-
-
-def _check_features_shape(value):
-    try:
-        shape = [int(d) for d in value]
-    except (TypeError, ValueError):
-        shape = []
-    if len(shape) != 2 or min(shape) < 1:
-        raise InvalidArgumentError(
-            f"input_shape must be (frames, bins) of positive integers. "
-            f"Received: input_shape={value!r}."
-        )
-    return shape
 
 
 def kws_resnet(
