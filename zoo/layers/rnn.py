@@ -127,7 +127,13 @@ def reverse_real_steps(sequences, lengths):
     >>> reverse_real_steps(np.arange(4.0).reshape(1, 4, 1), np.array([3]))[0, :, 0]
     [2.0, 1.0, 0.0, 3.0]
     """
-    steps = ops.arange(ops.shape(sequences)[1], dtype="int32")[None, :]
+    batch, steps = ops.shape(sequences)[0], ops.shape(sequences)[1]
+    positions = ops.arange(steps, dtype="int32")[None, :]
     lengths = ops.cast(lengths, "int32")[:, None]
-    order = ops.where(steps < lengths, lengths - 1 - steps, steps)
-    return ops.take_along_axis(sequences, order[..., None], axis=1)
+    order = ops.where(positions < lengths, lengths - 1 - positions, positions)
+    # Whole feature rows of the flattened batch: one ONNX Gather. Keras'
+    # take_along_axis gathers element by element, over indices as large as
+    # the sequences, which costs as much as an LSTM layer in onnxruntime.
+    rows = order + ops.arange(batch, dtype="int32")[:, None] * steps
+    flat = ops.reshape(sequences, (-1, ops.shape(sequences)[2]))
+    return ops.take(flat, rows, axis=0)
