@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -269,20 +270,7 @@ class Recipe:
         >>> with recipe.precision_scope():
         ...     model = zoo.get_model("resnet20")
         """
-        import contextlib
-
-        import keras
-
-        @contextlib.contextmanager
-        def scope():
-            previous = keras.config.dtype_policy()
-            keras.config.set_dtype_policy(self.precision)
-            try:
-                yield
-            finally:
-                keras.config.set_dtype_policy(previous)
-
-        return scope()
+        return dtype_policy_scope(self.precision)
 
     def compile(self, model, steps_per_epoch: int, strategy=None, global_batch_size=None, **kwargs):
         """Compiles `model` with this recipe, under `strategy` if given.
@@ -393,6 +381,31 @@ class Recipe:
         if tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(layout.logs)))
         return callbacks
+
+
+@contextlib.contextmanager
+def dtype_policy_scope(policy: str):
+    """Sets Keras' global dtype policy for the body, then restores the previous one.
+
+    Keras fixes a layer's dtype policy when the layer is made, so building
+    (or rebuilding) a model in a precision means making it in such a scope.
+
+    Args:
+        policy: str. A Keras dtype policy name (`"float32"`, `"mixed_bfloat16"`).
+
+    Example:
+
+    >>> with dtype_policy_scope("mixed_bfloat16"):
+    ...     model = zoo.get_model("resnet20")
+    """
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 _RECIPES: dict[str, Recipe] = {}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.recipes import dtype_policy_scope
+
 # Opset 17 runs on every onnxruntime of the last three years and has
 # LayerNormalization, which the text models need.
 OPSET = 17
@@ -22,20 +24,12 @@ def float32_copy(model):
     Args:
         model: keras.Model. Possibly mixed precision.
     """
-    import keras
-
     if model.dtype_policy.compute_dtype == "float32" and all(
         layer.dtype_policy.compute_dtype == "float32" for layer in model.layers
     ):
         return model
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        config = model.get_config()
-        config = _strip_dtype_policies(config)
-        clone = model.__class__.from_config(config)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    with dtype_policy_scope("float32"):
+        clone = model.__class__.from_config(_strip_dtype_policies(model.get_config()))
     _call_once(clone)
     clone.set_weights(model.get_weights())
     return clone

@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 
 from zoo import validation
+from zoo.recipes import dtype_policy_scope
 
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", "linear", None)
 
@@ -229,9 +230,5 @@ def rebuild_in_policy(cls, config):
         policy = policy.get("config", {}).get("name")
     if policy is None:
         return cls(**config)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
+    with dtype_policy_scope(policy):
         return cls(**config)
-    finally:
-        keras.config.set_dtype_policy(previous)
