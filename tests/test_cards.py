@@ -57,8 +57,9 @@ def test_list_and_info_import_no_keras_in_a_fresh_process():
         "print('keras loaded:', 'keras' in sys.modules or 'tensorflow' in sys.modules)\n"
     )
     lines = out.splitlines()
-    assert lines[0] == "resnet20" and "family       lstm" in out
-    assert "parameters   3,217,922 trainable" in out
+    assert lines[0] == "resnet20" and "family         lstm" in out
+    assert "parameters     3,217,922 trainable" in out
+    assert "multiply-adds  167.77 M per example" in out
     assert lines[-2:] == ["resnet20", "keras loaded: False"]
 
 

@@ -17,8 +17,8 @@ HEADER = """# Model catalog
 Generated from the registry by `make docs` (`python -m zoo.docs docs/catalog.md`);
 do not edit by hand. Parameters are trainable parameters at the default arguments.
 
-| name | family | task | parameters | input | default dataset | recipe | weights |
-| --- | --- | --- | ---: | --- | --- | --- | --- |
+| name | family | task | parameters | multiply-adds | input | default dataset | recipe | weights |
+| --- | --- | --- | ---: | ---: | --- | --- | --- | --- |
 """
 
 
@@ -39,8 +39,9 @@ def catalog_markdown(names=None) -> str:
         spec = card.input_spec
         shape = "x".join(str(d) for d in spec.get("shape", [])) or spec["modality"]
         weights = ", ".join(w["name"] for w in card.weights) or "-"
+        macs = f"{card.macs / 1e6:,.1f} M" if card.macs is not None else "-"
         rows.append(
-            f"| `{name}` | {card.family} | {card.task} | {card.num_params:,} | {shape} "
+            f"| `{name}` | {card.family} | {card.task} | {card.num_params:,} | {macs} | {shape} "
             f"| {card.default_dataset or '-'} | {card.recipe or '-'} | {weights} |"
         )
     return HEADER + "\n".join(rows) + "\n"

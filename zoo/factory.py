@@ -19,7 +19,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from zoo import cards, errors, inputs, registry
+from zoo import cards, errors, flops, inputs, registry
 from zoo import pretrained as _pretrained
 from zoo.registry import get_spec
 
@@ -137,7 +137,8 @@ def model_info(name: str) -> ModelCard:
         input_summary=spec.input_for().describe(),
         default_kwargs=_jsonable(spec.resolve_kwargs({})),
         accepted_overrides=spec.accepted_kwargs(),
-        num_params=_count_params(name),
+        num_params=_measure(name)[0],
+        macs=_measure(name)[1],
         default_dataset=spec.default_dataset,
         recipe=spec.recipe,
         tags=spec.tags,
@@ -146,13 +147,15 @@ def model_info(name: str) -> ModelCard:
 
 
 @functools.cache
-def _count_params(name: str) -> int:
+def _measure(name: str) -> tuple[int, int | None]:
+    """Trainable parameters and multiply-adds per example at the default arguments."""
     import keras  # here: `import zoo` stays free of TensorFlow
 
     model = get_model(name)
     count = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+    macs = flops.count_macs(model)
     keras.backend.clear_session(free_memory=True)
-    return count
+    return count, macs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +170,8 @@ class ModelCard:
         default_kwargs: dict. Every argument the builder receives.
         accepted_overrides: list of str. Keywords `get_model` accepts.
         num_params: int. Trainable parameters at the default arguments.
+        macs: int or None. Multiply-adds per example at the default input,
+            counted from the graph (`zoo.flops`); None where not countable.
         weights: list of dict. Pretrained weights from `pretrained/`.
     """
 
@@ -180,6 +185,7 @@ class ModelCard:
     default_kwargs: dict
     accepted_overrides: list
     num_params: int
+    macs: int | None
     default_dataset: str | None
     recipe: str | None
     tags: tuple
@@ -197,6 +203,7 @@ class ModelCard:
             ("paper", self.paper),
             ("input", self.input_summary),
             ("parameters", f"{self.num_params:,} trainable"),
+            ("multiply-adds", _format_macs(self.macs)),
             ("defaults", _format_kwargs(self.default_kwargs)),
             ("overrides", ", ".join(self.accepted_overrides)),
             ("dataset", self.default_dataset or "-"),
@@ -210,6 +217,15 @@ class ModelCard:
 
 def _jsonable(kwargs: Mapping[str, Any]) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def _format_macs(macs: int | None) -> str:
+    if macs is None:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if macs >= scale:
+            return f"{macs / scale:.2f} {unit} per example (default input)"
+    return f"{macs} per example (default input)"
 
 
 def _format_kwargs(kwargs: Mapping[str, Any]) -> str:
