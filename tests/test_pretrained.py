@@ -9,17 +9,22 @@ import zoo
 from zoo import errors, pretrained
 
 
-def test_shipped_digits_weights_reach_their_recorded_accuracy():
+@pytest.mark.parametrize("name", [w.name for w in pretrained.all_weights()])
+def test_every_shipped_weight_set_measures_its_recorded_accuracy(name):
+    entry = pretrained.find(name)
+    assert entry.source == "shipped" and entry.license and entry.command.startswith("zoo train")
+    assert entry.size == (pretrained.pretrained_dir() / entry.file).stat().st_size
+    measured = zoo.runs.evaluate_weights(name)
+    # Evaluation is deterministic; the tolerance covers float32 summation order.
+    assert measured["accuracy"] == pytest.approx(entry.metrics["accuracy"], abs=0.002), measured
+    assert measured["examples"] == entry.metrics["examples"]
+
+
+def test_shipped_weights_are_listed_on_their_cards():
     entry = pretrained.resolve("resnet20", "digits")
     assert entry.name == "resnet20.digits" and entry.metrics["accuracy"] >= 0.95
-    assert zoo.list_models(pretrained=True) == ["resnet20"]
+    assert "resnet20" in zoo.list_models(pretrained=True)
     assert "resnet20.digits" in str(zoo.model_info("resnet20"))
-
-    model = zoo.get_model("resnet20", weights="digits")
-    _, val = zoo.get_dataset("digits", model=model, batch_size=360, augment=False)
-    images, labels = next(iter(val))
-    accuracy = float(np.mean(model.predict(images, verbose=0).argmax(-1) == labels.numpy()))
-    assert accuracy == pytest.approx(entry.metrics["accuracy"], abs=1e-6)
 
 
 @pytest.fixture
@@ -63,3 +68,36 @@ def test_publish_run_adds_a_loadable_entry(tmp_path):
     assert (tmp_path / "weights" / "manifest.json").is_file()
     with pytest.raises(errors.WeightsError, match="tag='bad tag'"):
         zoo.runs.publish_run(run_dir, "bad tag", directory=tmp_path / "weights")
+
+
+def test_text_weights_ship_the_tokenizer_they_were_trained_with():
+    tokenizer = zoo.pretrained_tokenizer("lstm", "sentiment")
+    model = zoo.get_model("lstm", weights="sentiment")
+    texts = ["the plot was not dull , it was clever", "the plot was not clever , it was dull"]
+    probs = model.predict(tokenizer(texts), verbose=0)
+    assert list(probs.argmax(-1)) == [1, 0]  # positive, negative: word order read
+    with pytest.raises(errors.WeightsError, match="does not read text"):
+        zoo.pretrained_tokenizer("resnet20", "digits")
+
+
+def test_tampered_tokenizer_fails_its_checksum(pretrained_copy):
+    entry = pretrained.resolve("lstm", "sentiment")
+    vocabulary = pretrained_copy / entry.tokenizer["dir"] / "vocabulary.txt"
+    vocabulary.write_text(vocabulary.read_text().replace("clever", "dull", 1))
+    with pytest.raises(errors.WeightsError, match="vocabulary.txt .* fails its checksum"):
+        zoo.pretrained_tokenizer("lstm", "sentiment")
+
+
+def test_weights_cli_lists_and_verifies(capsys, pretrained_copy):
+    from zoo import cli
+
+    assert cli.main(["weights", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "resnet20.digits" in listing and "lstm.sentiment" in listing
+    assert cli.main(["weights", "verify", "resnet20.digits"]) == 0
+    assert "resnet20.digits: sha256 ok" in capsys.readouterr().out
+
+    path = pretrained_copy / "resnet20.digits.weights.h5"
+    path.write_bytes(path.read_bytes()[:-10])
+    assert cli.main(["weights", "verify"]) == 2
+    assert "fails its checksum" in capsys.readouterr().err

@@ -55,6 +55,7 @@ _LAZY = {
     "get_dataset": "zoo.data:get_dataset",
     "dataset_info": "zoo.data:dataset_info",
     "list_datasets": "zoo.data:list_datasets",
+    "pretrained_tokenizer": "zoo.data:pretrained_tokenizer",
     "get_recipe": "zoo.recipes:get_recipe",
     "list_recipes": "zoo.recipes:list_recipes",
     "Recipe": "zoo.recipes:Recipe",

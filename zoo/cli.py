@@ -6,6 +6,7 @@
     zoo evaluate runs/r20
     zoo export runs/r20 --format savedmodel,onnx --out out/r20
     zoo bench resnet20
+    zoo weights list | verify [NAME] [--evaluate] | publish RUN TAG
 
 A user error (a `ZooError`) prints one line on stderr and exits with status
 2, with no traceback. Output is quiet by default: TensorFlow's start-up log
@@ -22,7 +23,7 @@ import os
 import sys
 
 from zoo import factory, quiet
-from zoo.errors import InvalidArgumentError, ZooError
+from zoo.errors import InvalidArgumentError, WeightsError, ZooError
 
 EXIT_USAGE = 2
 
@@ -128,6 +129,65 @@ def _cmd_export(args) -> int:
         )
     )
     return 0
+
+
+def _cmd_weights_list(args) -> int:
+    from zoo import pretrained
+
+    rows = [
+        (
+            w.name,
+            w.dataset,
+            _metric(w.metrics),
+            f"{w.size / 1e6:.2f} MB" if w.size else "-",
+            w.source,
+        )
+        for w in pretrained.all_weights()
+        if args.model is None or w.model == args.model
+    ]
+    header = ("name", "dataset", "accuracy", "size", "source")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _cmd_weights_verify(args) -> int:
+    from zoo import pretrained
+
+    entries = [pretrained.find(args.name)] if args.name else list(pretrained.all_weights())
+    for entry in entries:
+        pretrained.verified_file(entry)
+        if entry.tokenizer:
+            pretrained.tokenizer_dir(entry)
+        line = f"{entry.name}: sha256 ok"
+        if args.evaluate:
+            from zoo import runs
+
+            measured = runs.evaluate_weights(entry.name, data_dir=args.data_dir)
+            recorded = entry.metrics.get("accuracy")
+            if recorded is not None and abs(measured["accuracy"] - recorded) > args.tolerance:
+                raise WeightsError(
+                    f"Weights {entry.name!r} measure accuracy {measured['accuracy']:.4f} on "
+                    f"{entry.dataset} ({entry.split}); the manifest records {recorded:.4f} "
+                    f"(tolerance {args.tolerance})."
+                )
+            line += f", accuracy {measured['accuracy']:.4f} (recorded {_metric(entry.metrics)})"
+        print(line)
+    return 0
+
+
+def _cmd_weights_publish(args) -> int:
+    from zoo import runs
+
+    entry = runs.publish_run(args.run_dir, args.tag, license=args.license)
+    print(f"published {entry.name}: {entry.file} ({entry.size:,} bytes), sha256 {entry.sha256}")
+    return 0
+
+
+def _metric(metrics: dict) -> str:
+    value = metrics.get("accuracy")
+    return f"{value:.4f}" if isinstance(value, float) else "-"
 
 
 def _cmd_bench(args) -> int:
@@ -308,6 +368,30 @@ def _parser() -> argparse.ArgumentParser:
         help="model override, e.g. --set input_shape=[64,64,3] (repeatable)",
     )
     p.set_defaults(handler=_cmd_bench)
+
+    weights = sub.add_parser("weights", parents=[common], help="list, verify and publish weights")
+    weights_sub = weights.add_subparsers(title="weights commands")
+    weights.set_defaults(handler=lambda args: weights.print_help() or EXIT_USAGE)
+    p = weights_sub.add_parser("list", parents=[common], help="every weight set of the manifest")
+    p.add_argument("--model", help="only this model's weights")
+    p.set_defaults(handler=_cmd_weights_list)
+    p = weights_sub.add_parser(
+        "verify", parents=[common], help="check sha256 (and with --evaluate, the metric)"
+    )
+    p.add_argument("name", nargs="?", help="arch.tag; default: every weight set")
+    p.add_argument(
+        "--evaluate", action="store_true", help="re-measure accuracy on the recorded split"
+    )
+    p.add_argument("--tolerance", type=float, default=0.005, help="accepted accuracy difference")
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    p.set_defaults(handler=_cmd_weights_verify)
+    p = weights_sub.add_parser(
+        "publish", parents=[common], help="add a finished run's weights to the manifest"
+    )
+    p.add_argument("run_dir")
+    p.add_argument("tag", help="weights tag, usually the dataset")
+    p.add_argument("--license", default="Apache-2.0", help="SPDX license of the weights")
+    p.set_defaults(handler=_cmd_weights_publish)
     return parser
 
 

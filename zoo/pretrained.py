@@ -45,6 +45,16 @@ class WeightsEntry:
         recipe: str. Recipe used.
         kwargs: dict. Builder arguments used (input shape, classes, ...).
         labels: list of str. Class names in output order.
+        source: str. `"shipped"` (in the pretrained directory) or the URL
+            the file is downloaded from.
+        split: str. The dataset split `metrics` were measured on.
+        command: str. The `zoo train` command that produced the weights.
+        versions: dict. Package versions they were trained with.
+        license: str. SPDX license of the weights.
+        size: int. Bytes of the weights file.
+        tokenizer: dict or None. Text models: `{"dir": name, "sha256":
+            {file: digest}}`, the tokenizer the weights were trained with,
+            shipped beside them (token ids mean nothing without it).
     """
 
     name: str
@@ -57,6 +67,13 @@ class WeightsEntry:
     recipe: str
     kwargs: dict
     labels: list
+    source: str = "shipped"
+    split: str = "validation"
+    command: str = ""
+    versions: dict = dataclasses.field(default_factory=dict)
+    license: str = ""
+    size: int = 0
+    tokenizer: dict | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -133,6 +150,44 @@ def resolve(model: str, weights: str) -> WeightsEntry:
     )
 
 
+def verified_file(entry: WeightsEntry) -> Path:
+    """The weights file of `entry`, after checking it against its sha256.
+
+    Args:
+        entry: WeightsEntry. A manifest row.
+
+    Raises:
+        WeightsError: the file is missing, or corrupt / changed (its sha256
+            differs); a file that fails is never loaded.
+    """
+    path = pretrained_dir() / entry.file
+    if not path.is_file():
+        raise WeightsError(f"Weights file {path} listed for {entry.name!r} is missing.")
+    actual = sha256_of(path)
+    if actual != entry.sha256:
+        raise WeightsError(
+            f"Weights file {path} fails its checksum: sha256 {actual}, expected "
+            f"{entry.sha256}. The file is corrupt or was changed; restore it."
+        )
+    return path
+
+
+def find(name: str) -> WeightsEntry:
+    """The manifest entry named `arch.tag`.
+
+    Args:
+        name: str. e.g. `"resnet20.digits"`.
+
+    Raises:
+        WeightsError: no such entry (the known names are listed).
+    """
+    for entry in all_weights():
+        if entry.name == name:
+            return entry
+    known = ", ".join(w.name for w in all_weights()) or "none"
+    raise WeightsError(f"Unknown weights {name!r}. Known weight sets: {known}.")
+
+
 def build_with_weights(spec, weights: str, overrides: dict):
     """Builds `spec`'s model with the arguments the weights need, then loads them.
 
@@ -164,21 +219,41 @@ def build_with_weights(spec, weights: str, overrides: dict):
                     f"Weights {entry.name!r} were trained with {key}={entry.kwargs[key]!r}; "
                     f"received {key}={overrides[key]!r}. Drop the override or train new weights."
                 )
-        path = pretrained_dir() / entry.file
-        if not path.is_file():
-            raise WeightsError(f"Weights file {path} listed for {entry.name!r} is missing.")
-        actual = sha256_of(path)
-        if actual != entry.sha256:
-            raise WeightsError(
-                f"Weights file {path} fails its checksum: sha256 {actual}, expected "
-                f"{entry.sha256}. The file is corrupt or was changed; restore it."
-            )
+        path = verified_file(entry)
     model = spec.builder(**spec.resolve_kwargs(kwargs))
     try:
         model.load_weights(str(path))
     except Exception as err:  # h5py and Keras raise many types for a bad file
         raise WeightsError(f"Cannot load weights {str(path)!r} into {spec.name!r}: {err}") from err
     return model
+
+
+def tokenizer_dir(entry: WeightsEntry) -> Path:
+    """The shipped tokenizer directory of a text model's weights, checksummed.
+
+    Args:
+        entry: WeightsEntry. Its `tokenizer` names the directory and each
+            file's sha256.
+
+    Raises:
+        WeightsError: the weights have no tokenizer, or a file is missing or
+            fails its checksum.
+    """
+    if not entry.tokenizer:
+        raise WeightsError(
+            f"Weights {entry.name!r} have no tokenizer: {entry.model!r} does not read text."
+        )
+    directory = pretrained_dir() / entry.tokenizer["dir"]
+    for file, expected in entry.tokenizer["sha256"].items():
+        path = directory / file
+        if not path.is_file():
+            raise WeightsError(f"Tokenizer file {path} of weights {entry.name!r} is missing.")
+        if sha256_of(path) != expected:
+            raise WeightsError(
+                f"Tokenizer file {path} of weights {entry.name!r} fails its checksum "
+                f"(expected sha256 {expected}); restore it."
+            )
+    return directory
 
 
 def _same(a, b) -> bool:

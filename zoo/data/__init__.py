@@ -21,7 +21,7 @@ import dataclasses
 import importlib
 import importlib.util
 
-from zoo import distribute, errors, factory, inputs, validation
+from zoo import distribute, errors, factory, inputs, pretrained, validation
 from zoo.data import (
     folder,
     text,
@@ -37,6 +37,7 @@ __all__ = [
     "dataset_info",
     "get_dataset",
     "get_tokenizer",
+    "pretrained_tokenizer",
     "list_datasets",
     "text_examples",
 ]
@@ -166,6 +167,27 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     train, _ = text.text_splits(name, data_dir, table_columns)
     spec = _model_input(model, "text", name) or text.default_input()
     return text.adapt_tokenizer(train.map(lambda t, _: t), spec)
+
+
+def pretrained_tokenizer(model: str, weights: str):
+    """The tokenizer a text model's shipped weights were trained with.
+
+    Token ids only mean something with the vocabulary they were trained on, so
+    text weights ship their tokenizer; its files are checked against the
+    manifest's sha256 before loading.
+
+    Args:
+        model: str. A registered text model, e.g. `"lstm"`.
+        weights: str. A tag of that model (`"sentiment"` or `"lstm.sentiment"`).
+
+    Example:
+
+    >>> tokenizer = zoo.pretrained_tokenizer("lstm", "sentiment")
+    >>> model = zoo.get_model("lstm", weights="sentiment")
+    >>> model(tokenizer(["the plot was clever"]))
+    """
+    entry = pretrained.resolve(model, weights)
+    return tokenizers.load_tokenizer(pretrained.tokenizer_dir(entry))
 
 
 def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[str]:

@@ -9,7 +9,7 @@ Example:
 'digits_resnet'
 """
 
-from zoo.runs.evaluation import evaluate, export_run
+from zoo.runs.evaluation import evaluate, evaluate_weights, export_run
 from zoo.runs.plots import plot_history
 from zoo.runs.publish import publish_run
 from zoo.runs.rundir import RunDir
@@ -19,6 +19,7 @@ __all__ = [
     "RunDir",
     "TrainResult",
     "evaluate",
+    "evaluate_weights",
     "export_run",
     "fit_overrides_to_dataset",
     "plot_history",

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from zoo import data, recipes
+from zoo import data, factory, pretrained, recipes
 from zoo.exporting import export
 from zoo.runs.rundir import as_run_dir
 
@@ -51,6 +51,40 @@ def evaluate(
     )
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return evaluate_model(compile_for_eval(model, recipe), val_ds)
+
+
+def evaluate_weights(name: str, *, data_dir: str | None = None, batch_size: int = 64) -> dict:
+    """Measures a weight set of the manifest the way its metrics were recorded.
+
+    Builds the model with the weights, and evaluates it on the validation
+    split of the dataset they were trained on, with their tokenizer for text
+    models and the loss and metrics of their recipe.
+
+    Args:
+        name: str. `arch.tag`, e.g. `"resnet20.digits"`.
+        data_dir: str or None. tfds data directory.
+        batch_size: int. Evaluation batch size (does not change the figures).
+
+    Returns:
+        `{"loss": float, "accuracy": float, "examples": int}`.
+
+    Example:
+
+    >>> zoo.runs.evaluate_weights("resnet20.digits")["accuracy"]
+    0.989
+    """
+    entry = pretrained.find(name)
+    model = factory.get_model(entry.model, weights=entry.name)
+    tokenizer = data.pretrained_tokenizer(entry.model, entry.name) if entry.tokenizer else None
+    _, val_ds = data.get_dataset(
+        entry.dataset,
+        model=model,
+        batch_size=batch_size,
+        data_dir=data_dir,
+        augment=False,
+        tokenizer=tokenizer,
+    )
+    return evaluate_model(compile_for_eval(model, recipes.get_recipe(entry.recipe)), val_ds)
 
 
 def export_run(

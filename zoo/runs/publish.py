@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
+import shlex
+import shutil
 from pathlib import Path
 
 from zoo import pretrained
@@ -10,7 +14,9 @@ from zoo.errors import WeightsError
 from zoo.runs.rundir import as_run_dir
 
 
-def publish_run(run_dir, tag: str, *, directory=None) -> pretrained.WeightsEntry:
+def publish_run(
+    run_dir, tag: str, *, directory=None, license: str = "Apache-2.0"
+) -> pretrained.WeightsEntry:
     """Adds a finished run's weights to the manifest as `model.tag`.
 
     The weights file and the manifest are written to temporary names and
@@ -21,6 +27,7 @@ def publish_run(run_dir, tag: str, *, directory=None) -> pretrained.WeightsEntry
         tag: str. The weights tag, usually the dataset (`"digits"`).
         directory: str, Path or None. Pretrained directory; defaults to
             `zoo.pretrained.pretrained_dir()`.
+        license: str. SPDX license the weights are published under.
 
     Returns:
         The new `WeightsEntry`.
@@ -30,7 +37,8 @@ def publish_run(run_dir, tag: str, *, directory=None) -> pretrained.WeightsEntry
     >>> zoo.runs.publish_run("runs/r20", "digits").name
     'resnet20.digits'
     """
-    config, model = as_run_dir(run_dir).load()
+    run = as_run_dir(run_dir)
+    config, model = run.load()
     if not config.get("completed"):
         raise WeightsError(
             f"Run {str(run_dir)!r} has not finished training; publish a finished run."
@@ -43,6 +51,7 @@ def publish_run(run_dir, tag: str, *, directory=None) -> pretrained.WeightsEntry
     file = f"{name}.weights.h5"
     tmp = directory / f".{file}.tmp.weights.h5"
     model.save_weights(str(tmp))
+    tokenizer = _ship_tokenizer(run, directory, name)
     entry = pretrained.WeightsEntry(
         name=name,
         model=config["model"],
@@ -54,7 +63,61 @@ def publish_run(run_dir, tag: str, *, directory=None) -> pretrained.WeightsEntry
         recipe=config["recipe_name"],
         kwargs=config["overrides"],
         labels=config.get("labels", []),
+        source="shipped",
+        split="validation",
+        command=train_command(config),
+        versions=_versions(),
+        license=license,
+        size=tmp.stat().st_size,
+        tokenizer=tokenizer,
     )
     os.replace(tmp, directory / file)
     pretrained.add_to_manifest(entry, directory)
     return entry
+
+
+def train_command(config: dict) -> str:
+    """The `zoo train` command line that reproduces a run from its config.
+
+    Args:
+        config: dict. A run's `config.json`.
+
+    Example:
+
+    >>> train_command(json.load(open("runs/r20/config.json")))
+    'zoo train resnet20 --dataset digits --out runs/resnet20 --epochs 30 ...'
+    """
+    args = ["zoo", "train", config["model"], "--dataset", config["dataset"]]
+    args += ["--out", f"runs/{config['model']}", "--recipe", config["recipe_name"]]
+    args += ["--epochs", str(config["epochs"]), "--batch-size", str(config["batch_size"])]
+    if config.get("seed") is not None:
+        args += ["--seed", str(config["seed"])]
+    for key, value in sorted(config.get("overrides", {}).items()):
+        if key != "num_classes":  # fitted to the dataset by `zoo train` itself
+            args += ["--set", f"{key}={json.dumps(value, separators=(',', ':'))}"]
+    return shlex.join(args)
+
+
+def _ship_tokenizer(run, directory: Path, name: str) -> dict | None:
+    """Copies a text run's tokenizer beside its weights; None for other runs."""
+    if not run.tokenizer.is_dir():
+        return None
+    target = directory / f"{name}.tokenizer"
+    tmp = directory / f".{name}.tokenizer.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(run.tokenizer, tmp)
+    digests = {p.name: pretrained.sha256_of(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    # A directory cannot be renamed over a non-empty one: move the old aside.
+    old = directory / f".{name}.tokenizer.old"
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return {"dir": target.name, "sha256": digests}
+
+
+def _versions() -> dict:
+    return {
+        package: importlib.metadata.version(package) for package in ("zoo", "keras", "tensorflow")
+    }
