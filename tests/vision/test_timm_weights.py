@@ -5,7 +5,10 @@ The checkpoints are written in timm's own layout from timm's `ResNet`
 `layer{s}.{b}.conv{i}` / `bn{i}`, `layer{s}.0.downsample.0/1`, `fc`), PyTorch
 shapes (convolutions `(out, in, kh, kw)`, `fc.weight` `(classes, features)`),
 float32 parameters and buffers, and the int64 scalar `num_batches_tracked` of
-every batch norm, which timm's Hub files hold too; values are random.
+every batch norm, which timm's Hub files hold too; values are random. A
+resnet50 written here is 102,469,840 bytes, the size of the published
+`resnet50.a1_in1k` file, and resnet18's tensor payload (46,796,608 bytes)
+equals the published `resnet18.a1_in1k` one.
 """
 
 import json
