@@ -11,6 +11,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # The embedded digits set is prepared once and shared by the xdist workers
 # (zoo serialises preparation with a file lock); never the user's ~/tensorflow_datasets.
 os.environ["TFDS_DATA_DIR"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-tfds-{os.getuid()}")
+# Downloads and converted weights never land in the user's zoo cache; tests
+# that use the cache point ZOO_HOME at their own temporary folder.
+os.environ["ZOO_HOME"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-home-{os.getuid()}")
 
 
 import pytest  # noqa: E402

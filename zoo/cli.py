@@ -6,7 +6,7 @@
     zoo evaluate runs/r20
     zoo export runs/r20 --format savedmodel,onnx --out out/r20
     zoo bench resnet20
-    zoo weights list | verify [NAME] [--evaluate] | publish RUN TAG
+    zoo weights list | fetch NAME | verify [NAME] [--evaluate] | publish RUN TAG
 
 A user error (a `ZooError`) prints one line on stderr and exits with status
 2, with no traceback. Output is quiet by default: TensorFlow's start-up log
@@ -157,6 +157,9 @@ def _cmd_weights_verify(args) -> int:
 
     entries = [pretrained.find(args.name)] if args.name else list(pretrained.all_weights())
     for entry in entries:
+        if entry.url is not None:  # published elsewhere: check the cached copy, if any
+            print(f"{entry.name}: {_check_download(entry)}")
+            continue
         pretrained.verified_file(entry)
         if entry.tokenizer:
             pretrained.tokenizer_dir(entry)
@@ -174,6 +177,29 @@ def _cmd_weights_verify(args) -> int:
                 )
             line += f", accuracy {measured['accuracy']:.4f} (recorded {_metric(entry.metrics)})"
         print(line)
+    return 0
+
+
+def _check_download(entry) -> str:
+    from zoo import downloads
+
+    path = downloads.download_path(entry.name, entry.url)
+    if not path.is_file():
+        return f"not downloaded ({entry.url}; `zoo weights fetch {entry.name}`)"
+    downloads.fetch(entry.name, entry.url, entry.sha256)  # checks the digest, no download
+    return f"sha256 ok ({path})"
+
+
+def _cmd_weights_fetch(args) -> int:
+    from zoo import pretrained, registry
+
+    entry = pretrained.find(args.name)
+    if entry.url is None:
+        path = pretrained.verified_file(entry)
+        print(f"{entry.name} ships with zoo: {path}")
+        return 0
+    source = registry.get_spec(entry.model).weight_sources[entry.source]
+    print(f"{entry.name}: {source.locate(entry)}")
     return 0
 
 
@@ -385,6 +411,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.005, help="accepted accuracy difference")
     p.add_argument("--data-dir", help="tensorflow-datasets data directory")
     p.set_defaults(handler=_cmd_weights_verify)
+    p = weights_sub.add_parser(
+        "fetch", parents=[common], help="download published weights into the zoo cache"
+    )
+    p.add_argument("name", help="arch.tag, e.g. resnet50.a1_in1k")
+    p.set_defaults(handler=_cmd_weights_fetch)
     p = weights_sub.add_parser(
         "publish", parents=[common], help="add a finished run's weights to the manifest"
     )

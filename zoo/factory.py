@@ -30,7 +30,10 @@ def get_model(name: str, *, weights: str | None = None, **overrides):
     Args:
         name: str. A registered name (see `list_models`).
         weights: str or None. A pretrained tag of this model (`"digits"` or
-            `"resnet20.digits"`) or a path to a `.weights.h5` file.
+            `"resnet20.digits"`, `"a1_in1k"` for timm's ImageNet ResNets),
+            a path to a `.weights.h5` file, or a path or handle in a
+            published layout the model reads (a timm folder with
+            `config.json` + `model.safetensors`, a keras-hub BERT preset).
         **overrides: builder arguments, e.g. `num_classes=100`,
             `input_shape=(64, 64, 3)`, `dropout=0.2`.
 
@@ -71,8 +74,8 @@ def list_models(
 
     >>> zoo.list_models("resnet*", exclude="resnet1*")
     ['resnet20', 'resnet32', 'resnet34', 'resnet44', 'resnet50', 'resnet56']
-    >>> zoo.list_models(pretrained=True)
-    ['resnet20']
+    >>> zoo.list_models(pretrained=True)[:4]
+    ['bert_base', 'bert_medium', 'bert_small', 'bert_tiny']
     """
     if pretrained not in (None, True, False):
         raise errors.InvalidArgumentError(

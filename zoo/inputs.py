@@ -229,6 +229,9 @@ class TokenInput(InputSpec):
         vocabulary_size: int or None. Ids the embedding accepts.
         tokenizer: str. `"word"` or `"wordpiece"` (see `TOKENIZER_INPUTS`).
         padding_id: int. The id of padding.
+        vocabulary: tuple of str or None. The vocabulary the model's weights
+            were trained with (a pretrained BERT's `model.zoo_vocabulary`);
+            pipelines tokenize with it instead of computing one.
 
     Example:
 
@@ -242,6 +245,7 @@ class TokenInput(InputSpec):
     vocabulary_size: int | None = None
     tokenizer: str = "word"
     padding_id: int = 0
+    vocabulary: tuple | None = dataclasses.field(default=None, repr=False, compare=False)
 
     kind: ClassVar[str] = "text"
     pipeline: ClassVar[str] = "zoo.data.text"
@@ -331,10 +335,12 @@ class TokenInput(InputSpec):
         length = getattr(backbone, "sequence_length", None) or getattr(
             backbone, "max_sequence_length", None
         )
+        vocabulary = getattr(model, "zoo_vocabulary", None)
         return cls(
             length=length,
             vocabulary_size=getattr(backbone, "vocabulary_size", None),
             tokenizer=kind,
+            vocabulary=tuple(vocabulary) if vocabulary else None,
         )
 
 

@@ -1,29 +1,41 @@
-"""Pretrained weights the project's own recipes trained, listed in a manifest.
+"""Pretrained weights, listed in a manifest: shipped ones and published ones.
 
-`pretrained/manifest.json` names each file `arch.tag` (`resnet20.digits`) and
-records its sha256, the dataset, the metrics it reached, the recipe and the
-builder arguments it was trained with. Files are checked against the sha256
-before loading, so a truncated or tampered file never loads silently.
+`pretrained/manifest.json` names each weight set `arch.tag`
+(`resnet20.digits`, `resnet50.a1_in1k`). Rows of `source` `"zoo"` are files
+the project's own recipes trained and ships: the row records the sha256, the
+dataset, the metrics reached, the recipe and the builder arguments. Rows of
+another source (`"timm"`, `"keras_hub"`) are weights published elsewhere:
+the row records the URL or handle, the sha256 where one is pinned, the
+license, the labels file and the source's preprocessing. Files are checked
+against their sha256 before loading, so a truncated or tampered file never
+loads silently.
+
+Reading another library's layout is the job of the family: it registers
+`WeightSource`s with its models (`register_model(..., weight_sources=...)`),
+and `build_with_weights` asks them, so this module never branches on family.
+`weights=` also takes a local path a source recognizes (a timm folder, a
+keras-hub preset directory) or a `.weights.h5` file.
 
 Example:
 
 >>> [w.name for w in zoo.pretrained.weights_for("resnet20")]
 ['resnet20.digits']
 >>> model = zoo.get_model("resnet20", weights="digits")
+>>> model = zoo.get_model("resnet50", weights="a1_in1k")   # downloads once, then cached
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 
+from zoo import downloads
 from zoo.errors import WeightsError
-from zoo.fs import write_json_atomic
+from zoo.fs import replace_atomic, write_json_atomic
 
 MANIFEST = "manifest.json"
 # Builder arguments that change weight shapes: they must match the file.
@@ -44,13 +56,19 @@ class WeightsEntry:
         metrics: dict. Validation figures reached.
         recipe: str. Recipe used.
         kwargs: dict. Builder arguments used (input shape, classes, ...).
-        labels: list of str. Class names in output order.
-        source: str. `"shipped"` (in the pretrained directory) or the URL
-            the file is downloaded from.
+        labels: list of str. Class names in output order (or empty, with
+            `labels_file`).
+        source: str. `"zoo"` for files in the pretrained directory; else the
+            name of a `WeightSource` the model registers (`"timm"`, ...).
+        url: str or None. Where a published file (or a keras-hub handle) is.
+        license: str or None. The weights' license (SPDX id).
+        labels_file: str or None. A file in the pretrained directory with one
+            class per line, in output order (`synset<TAB>name` for ImageNet).
+        preprocessing: dict. The source's preprocessing (mean, std, input
+            size, crop, interpolation), as published with the weights.
         split: str. The dataset split `metrics` were measured on.
         command: str. The `zoo train` command that produced the weights.
         versions: dict. Package versions they were trained with.
-        license: str. SPDX license of the weights.
         size: int. Bytes of the weights file.
         tokenizer: dict or None. Text models: `{"dir": name, "sha256":
             {file: digest}}`, the tokenizer the weights were trained with,
@@ -61,22 +79,100 @@ class WeightsEntry:
     model: str
     tag: str
     file: str
-    sha256: str
+    sha256: str | None
     dataset: str
     metrics: dict
     recipe: str
     kwargs: dict
     labels: list
-    source: str = "shipped"
+    source: str = "zoo"
+    url: str | None = None
+    license: str | None = None
+    labels_file: str | None = None
+    preprocessing: dict = dataclasses.field(default_factory=dict)
     split: str = "validation"
     command: str = ""
     versions: dict = dataclasses.field(default_factory=dict)
-    license: str = ""
     size: int = 0
     tokenizer: dict | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def class_names(self) -> list[str]:
+        """The class names in output order, from `labels` or `labels_file`.
+
+        Example:
+
+        >>> resolve("resnet50", "a1_in1k").class_names()[:2]
+        ['tench', 'goldfish']
+        """
+        if self.labels or not self.labels_file:
+            return list(self.labels)
+        path = pretrained_dir() / self.labels_file
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as err:
+            raise WeightsError(f"Labels file {str(path)!r} of {self.name!r}: {err}") from err
+        return [line.split("\t")[-1] for line in lines if line]
+
+
+class WeightSource:
+    """How a family reads weights published in another library's layout.
+
+    A family registers instances with its models
+    (`register_model(..., weight_sources={"timm": source})`); manifest rows
+    of `source` `name` and local paths the source `recognizes` are built by
+    it. Subclasses implement `recognizes` and `build`; `locate` defaults to
+    downloading the row's `url` into the zoo cache (`zoo.downloads.fetch`).
+
+    Class attributes:
+        name: str. The manifest's `source` value.
+        accepts: str. What `weights=` may be for this source, for messages.
+
+    Example:
+
+    >>> class NpzSource(WeightSource):
+    ...     name, accepts = "npz", "an .npz file"
+    ...     def recognizes(self, weights):
+    ...         return weights.endswith(".npz")
+    ...     def build(self, spec, location, overrides, entry):
+    ...         model = spec.builder(**spec.resolve_kwargs(overrides))
+    ...         model.set_weights(list(np.load(location).values()))
+    ...         return model
+    """
+
+    name: str = ""
+    accepts: str = ""
+
+    def recognizes(self, weights: str) -> bool:
+        """Whether `weights` (a local path or a handle) is for this source.
+
+        Args:
+            weights: str. What the user passed as `weights=`.
+        """
+        return False
+
+    def locate(self, entry: WeightsEntry):
+        """The local file (or handle) of a manifest row, fetched if needed.
+
+        Args:
+            entry: WeightsEntry. A row of this source.
+        """
+        if not entry.url:
+            raise WeightsError(f"Manifest row {entry.name!r} has no url to fetch from.")
+        return downloads.fetch(entry.name, entry.url, entry.sha256)
+
+    def build(self, spec, location, overrides: dict, entry: WeightsEntry | None):
+        """Builds `spec`'s model and loads the weights found at `location`.
+
+        Args:
+            spec: ModelSpec. The registered model.
+            location: str or Path. From `locate`, or the user's path/handle.
+            overrides: dict. The user's builder overrides.
+            entry: WeightsEntry or None. The manifest row, if any.
+        """
+        raise NotImplementedError
 
 
 def pretrained_dir() -> Path:
@@ -119,12 +215,13 @@ def weights_for(model: str) -> list[WeightsEntry]:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex sha256 of a file, read in chunks (see `zoo.downloads.sha256_of`)."""
+    return downloads.sha256_of(path)
+
+
+def lookup(model: str, weights: str) -> WeightsEntry | None:
+    """The manifest row of `model` named `weights` (tag or `arch.tag`), or None."""
+    return next((e for e in weights_for(model) if weights in (e.tag, e.name)), None)
 
 
 def resolve(model: str, weights: str) -> WeightsEntry:
@@ -139,11 +236,10 @@ def resolve(model: str, weights: str) -> WeightsEntry:
     >>> resolve("resnet20", "digits").file
     'resnet20.digits.weights.h5'
     """
-    entries = weights_for(model)
-    for entry in entries:
-        if weights in (entry.tag, entry.name):
-            return entry
-    available = ", ".join(repr(e.tag) for e in entries) or "none"
+    entry = lookup(model, weights)
+    if entry is not None:
+        return entry
+    available = ", ".join(repr(e.tag) for e in weights_for(model)) or "none"
     raise WeightsError(
         f"Unknown weights {weights!r} for model {model!r}. Available tags: "
         f"{available}; or pass a path to a .weights.h5 file."
@@ -193,32 +289,48 @@ def build_with_weights(spec, weights: str, overrides: dict):
 
     Args:
         spec: ModelSpec. The registered model.
-        weights: str. A tag, an `arch.tag` name, or a `.weights.h5` path.
+        weights: str. A tag, an `arch.tag` name, a `.weights.h5` path, or a
+            path or handle one of the model's `weight_sources` recognizes.
         overrides: dict. The user's builder overrides.
 
     Returns:
         The `keras.Model` with the weights loaded.
     """
+    if not isinstance(weights, (str, os.PathLike)):
+        raise WeightsError(
+            f"weights must be a tag, a name or a path. Received: weights={weights!r}."
+        )
+    weights = os.fspath(weights)
+    sources = dict(getattr(spec, "weight_sources", None) or {})
+    entry = lookup(spec.name, weights)
+    if entry is not None and entry.source != "zoo":
+        if entry.source not in sources:
+            raise WeightsError(
+                f"Weights {entry.name!r} come from {entry.source!r}, which model "
+                f"{spec.name!r} cannot read. Its sources: {sorted(sources) or 'none'}."
+            )
+        source = sources[entry.source]
+        return source.build(spec, source.locate(entry), overrides, entry)
+    if entry is None and not weights.endswith(".h5"):
+        for source in sources.values():
+            if source.recognizes(weights):
+                return source.build(spec, weights, overrides, None)
     if weights.endswith(".h5") or os.sep in weights:
         path, kwargs = Path(weights), dict(overrides)
         if not path.is_file():
             raise WeightsError(
-                f"Weights file not found. Received: weights={weights!r}. Pass an "
-                f"existing .weights.h5 file or a tag from zoo.model_info({spec.name!r})."
+                f"Weights file not found, or not in a layout {spec.name!r} reads. Received: "
+                f"weights={weights!r}. Pass an existing .weights.h5 file{_accepted(sources)}, "
+                f"or a tag from zoo.model_info({spec.name!r})."
             )
     else:
-        entry = resolve(spec.name, weights)
-        kwargs = {**entry.kwargs, **overrides}
-        for key in SHAPE_KWARGS:
-            if (
-                key in overrides
-                and key in entry.kwargs
-                and _same(overrides[key], entry.kwargs[key]) is False
-            ):
-                raise WeightsError(
-                    f"Weights {entry.name!r} were trained with {key}={entry.kwargs[key]!r}; "
-                    f"received {key}={overrides[key]!r}. Drop the override or train new weights."
-                )
+        if entry is None:
+            available = ", ".join(repr(e.tag) for e in weights_for(spec.name)) or "none"
+            raise WeightsError(
+                f"Unknown weights {weights!r} for model {spec.name!r}. Available tags: "
+                f"{available}; or pass a path to a .weights.h5 file{_accepted(sources)}."
+            )
+        kwargs = merge_kwargs(entry.name, entry.kwargs, overrides)
         path = verified_file(entry)
     model = spec.builder(**spec.resolve_kwargs(kwargs))
     try:
@@ -254,6 +366,68 @@ def tokenizer_dir(entry: WeightsEntry) -> Path:
                 f"(expected sha256 {expected}); restore it."
             )
     return directory
+
+
+def _accepted(sources) -> str:
+    return "".join(f", {s.accepts}" for s in sources.values() if s.accepts)
+
+
+def merge_kwargs(name: str, weights_kwargs: dict, overrides: dict, shape_kwargs=SHAPE_KWARGS):
+    """The weights' builder arguments updated by the user's, refusing shape conflicts.
+
+    Args:
+        name: str. The weights, for messages.
+        weights_kwargs: dict. Arguments the weights were made with.
+        overrides: dict. The user's builder overrides.
+        shape_kwargs: tuple of str. Arguments that must match the weights.
+
+    Example:
+
+    >>> merge_kwargs("resnet20.digits", {"num_classes": 10}, {"dropout": 0.1})
+    {'num_classes': 10, 'dropout': 0.1}
+    """
+    for key in shape_kwargs:
+        if (
+            key in overrides
+            and key in weights_kwargs
+            and _same(overrides[key], weights_kwargs[key]) is False
+        ):
+            raise WeightsError(
+                f"Weights {name!r} were trained with {key}={weights_kwargs[key]!r}; "
+                f"received {key}={overrides[key]!r}. Drop the override or train new weights."
+            )
+    return {**weights_kwargs, **overrides}
+
+
+def load_or_convert(model, key: str, convert) -> None:
+    """Loads converted weights cached under `key`, else converts and caches them.
+
+    The first load of published weights runs `convert(model)` (reading the
+    source's layout into the model) and saves the result as
+    `<cache>/converted/<key>.weights.h5`; later loads read that file.
+
+    Args:
+        model: keras.Model. Built to receive the weights.
+        key: str. Names the source file and converter (digest and version).
+        convert: callable. `convert(model)` assigns the weights.
+
+    Example:
+
+    >>> load_or_convert(model, f"resnet50-timm1-{digest[:16]}", copy_timm_tensors)
+    """
+    path = downloads.converted_path(key)
+    if path.is_file():
+        try:
+            model.load_weights(str(path))
+            return
+        except Exception:  # noqa: BLE001  a stale or foreign file: convert again
+            pass
+    convert(model)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomic(path, lambda tmp: model.save_weights(str(tmp)))
+    except OSError:  # a read-only cache only costs the next load a conversion
+        pass
 
 
 def _same(a, b) -> bool:

@@ -64,6 +64,9 @@ class ModelSpec:
         tiny_kwargs: dict. Overrides that make the smallest model worth
             testing (small input, few classes); the registry-wide smoke test
             builds every name with them.
+        weight_sources: dict. Source name -> `zoo.pretrained.WeightSource`:
+            how this model reads weights published in another library's
+            layout (`{"timm": ...}`); `get_model(weights=...)` asks them.
     """
 
     name: str
@@ -80,6 +83,7 @@ class ModelSpec:
     description: str = ""
     paper: str = ""
     tiny_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    weight_sources: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def accepted_kwargs(self) -> list[str]:
         """Names a user may pass to `get_model(name, **overrides)`."""
@@ -157,6 +161,7 @@ def register_model(
     description: str = "",
     paper: str = "",
     tiny_kwargs: Mapping[str, Any] | None = None,
+    weight_sources: Mapping[str, Any] | None = None,
 ) -> Callable:
     """Registers a builder under `name`; use as a decorator or call on a builder.
 
@@ -166,7 +171,7 @@ def register_model(
     Args:
         name: str. The public name. Must not be registered already.
         family, task, input, default_dataset, recipe, dataset_recipes, tags,
-        description, paper, tiny_kwargs: see `ModelSpec`.
+        description, paper, tiny_kwargs, weight_sources: see `ModelSpec`.
         fixed_kwargs: dict. Arguments the name pins.
         default_kwargs: dict. Overridable defaults.
 
@@ -219,6 +224,7 @@ def register_model(
             description=description,
             paper=paper,
             tiny_kwargs=dict(tiny_kwargs or {}),
+            weight_sources=dict(weight_sources or {}),
         )
         return builder
 

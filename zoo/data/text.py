@@ -216,12 +216,15 @@ def make_pipelines(
 
 
 def adapt_tokenizer(texts, spec):
-    """The tokenizer `spec` names, adapted on `texts`.
+    """The tokenizer `spec` names, adapted on `texts` (or on the weights' vocabulary).
 
     Args:
         texts: tf.data.Dataset of scalar strings.
-        spec: TokenInput. Tokenizer kind, vocabulary size and sequence length.
+        spec: TokenInput. Tokenizer kind, vocabulary size and sequence length;
+            its `vocabulary`, when the model's weights bring one, is used as is.
     """
+    if spec.vocabulary:
+        return TOKENIZERS[spec.tokenizer](list(spec.vocabulary), spec.length)
     return TOKENIZERS[spec.tokenizer].adapt(
         texts, vocabulary_size=spec.vocabulary_size, sequence_length=spec.length
     )

@@ -6,7 +6,8 @@ Built from arguments (no download) as keras-hub `BertBackbone` +
 `BertTextClassifier` without a preprocessor: the model takes `token_ids`,
 `segment_ids` and `padding_mask` (int32), and zoo's `WordPieceTokenizer` makes
 them. `pretrained=` loads a keras-hub preset (a Kaggle handle, or a local
-preset directory, which works offline).
+preset directory, which works offline); `zoo.get_model(name, weights=...)`
+does the same and brings the preset's vocabulary along (`zoo.nlp.bert_presets`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from zoo import errors, validation
 from zoo.inputs import TokenInput
 from zoo.models import CLASSIFIER_ACTIVATIONS
+from zoo.nlp.bert_presets import KerasHubBert
 from zoo.registry import register_model
 
 # name: (num_layers, hidden_dim)
@@ -118,4 +120,6 @@ for _size, (_layers, _hidden) in SIZES.items():
         f"classification head on [CLS].",
         paper="Devlin et al. 2019, BERT; small sizes from Turc et al. 2019",
         tiny_kwargs={"num_classes": 3, "vocabulary_size": 60, "sequence_length": 12},
+        # Published BERT weights (pretrained/manifest.json, a preset name or folder).
+        weight_sources={"keras_hub": KerasHubBert()},
     )(bert)

@@ -63,7 +63,7 @@ def publish_run(
         recipe=config["recipe_name"],
         kwargs=config["overrides"],
         labels=config.get("labels", []),
-        source="shipped",
+        source="zoo",
         split="validation",
         command=train_command(config),
         versions=_versions(),

@@ -28,6 +28,7 @@ from zoo.layers import ZeroPadShortcut
 from zoo.models import Backbone
 from zoo.registry import register_model
 from zoo.vision.classifier import ImageClassifier
+from zoo.vision.timm_weights import TimmResNet
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("cifar", "imagenet")
@@ -397,4 +398,6 @@ for _depth in IMAGENET_DEPTHS:
         description=f"ImageNet ResNet-{_depth} v1.5 ({IMAGENET_DEPTHS[_depth][0]} blocks).",
         paper=_PAPER + "; v1.5 stride placement as in torchvision",
         tiny_kwargs={"input_shape": (32, 32, 3), "num_classes": 3},
+        # ImageNet weights published by timm (pretrained/manifest.json, or a local folder).
+        weight_sources={"timm": TimmResNet()},
     )(resnet_imagenet)
