@@ -26,8 +26,6 @@ from zoo.errors import WeightsError
 from zoo.fs import write_json_atomic
 
 MANIFEST = "manifest.json"
-# Builder arguments that change weight shapes: they must match the file.
-SHAPE_KWARGS = ("num_classes", "input_shape", "preact")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,16 +152,6 @@ def build_with_weights(spec, weights: str, overrides: dict):
     else:
         entry = resolve(spec.name, weights)
         kwargs = {**entry.kwargs, **overrides}
-        for key in SHAPE_KWARGS:
-            if (
-                key in overrides
-                and key in entry.kwargs
-                and _same(overrides[key], entry.kwargs[key]) is False
-            ):
-                raise WeightsError(
-                    f"Weights {entry.name!r} were trained with {key}={entry.kwargs[key]!r}; "
-                    f"received {key}={overrides[key]!r}. Drop the override or train new weights."
-                )
         path = pretrained_dir() / entry.file
         if not path.is_file():
             raise WeightsError(f"Weights file {path} listed for {entry.name!r} is missing.")
@@ -173,6 +161,12 @@ def build_with_weights(spec, weights: str, overrides: dict):
                 f"Weights file {path} fails its checksum: sha256 {actual}, expected "
                 f"{entry.sha256}. The file is corrupt or was changed; restore it."
             )
+        trained = spec.resolve_kwargs(entry.kwargs)
+        if any(_same(v, trained.get(k)) is False for k, v in spec.resolve_kwargs(kwargs).items()):
+            # Another head, input channels or size: load what fits, as timm does.
+            from zoo import transfer  # here: `import zoo` stays free of NumPy
+
+            return transfer.build_adapted(spec, path, entry.kwargs, overrides, name=entry.name)
     model = spec.builder(**spec.resolve_kwargs(kwargs))
     try:
         model.load_weights(str(path))
