@@ -54,6 +54,10 @@ def test_info_text_and_json(capsys):
             ["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--recipe", "fast"],
             "Unknown recipe 'fast'",
         ),
+        (
+            ["train", "resnet20", "--dataset", "digits", "--out", "{tmp}/r", "--weights", "in1k"],
+            "Unknown weights 'in1k' for model 'resnet20'. Available tags: 'digits'",
+        ),
         (["evaluate", "{tmp}/missing"], "not a run directory"),
         (["export", "{tmp}/missing", "--out", "{tmp}/x"], "not a run directory"),
     ],

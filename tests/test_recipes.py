@@ -92,6 +92,10 @@ def test_callbacks_cover_backup_checkpoint_logs_history_nan(tmp_path):
         ({"learning_rate": -0.1}, "learning_rate=-0.1"),
         ({"augmentation": "mixup"}, "augmentation='mixup'"),
         ({"epoch": 3}, "Unknown recipe field"),
+        ({"finetune_lr_scale": 0}, "finetune_lr_scale=0"),
+        ({"finetune_layer_decay": 1.5}, "finetune_layer_decay=1.5"),
+        ({"finetune_warmup_epochs": -1}, "finetune_warmup_epochs=-1"),
+        ({"finetune": "yes"}, "finetune='yes'"),
     ],
 )
 def test_bad_recipe_fields(changes, match):

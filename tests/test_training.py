@@ -65,6 +65,35 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert config["completed"] and config["seed"] == 7  # the resumed run kept its seed
 
 
+def test_fine_tuning_from_weights_records_them_and_resumes_in_its_phase(tmp_path, monkeypatch):
+    import keras
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("simulated crash after the warm-up epoch")
+
+    original = recipes.Recipe.callbacks
+    monkeypatch.setattr(
+        recipes.Recipe, "callbacks", lambda self, run_dir: original(self, run_dir) + [Crash()]
+    )
+    run_dir = tmp_path / "ft"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=3, weights="digits")
+    monkeypatch.setattr(recipes.Recipe, "callbacks", original)
+    # Other weights (or none) make another run: not resumed into this one.
+    with pytest.raises(errors.RunDirError, match="weights: 'digits' -> None"):
+        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
+    result = zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, weights="digits")
+    assert result.resumed and read_epochs(run_dir) == [0, 1]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["weights"] == "digits" and config["recipe"]["finetune"] is True
+    started = config["started_from"]
+    assert started["name"] == "resnet20.digits" and len(started["sha256"]) == 64
+    # The saved model is whole again: every layer trainable, as fine-tuning found it.
+    assert result.model.backbone.trainable
+    assert result.metrics["accuracy"] >= 0.9, result.metrics
+
+
 def test_a_seeded_run_repeats_exactly(tmp_path):
     import numpy as np
 

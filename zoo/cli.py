@@ -93,6 +93,7 @@ def _cmd_train(args) -> int:
         jit_compile=args.jit_compile,
         accumulate=args.accumulate,
         ema=args.ema,
+        weights=args.weights,
     )
     state = (
         "already complete" if result.already_complete else "resumed" if result.resumed else "done"
@@ -312,6 +313,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--batch-size", type=_positive_int, help="global batch size")
     p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
+    p.add_argument(
+        "--weights",
+        help="fine-tune from these weights (a tag such as digits, or a .weights.h5 file): "
+        "the head is re-initialised for the dataset's classes, trained alone first, then "
+        "the whole network at a lower rate",
+    )
     p.add_argument(
         "--strategy",
         default="auto",

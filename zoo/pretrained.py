@@ -38,8 +38,6 @@ from zoo.errors import WeightsError
 from zoo.fs import replace_atomic, write_json_atomic
 
 MANIFEST = "manifest.json"
-# Builder arguments that change weight shapes: they must match the file.
-SHAPE_KWARGS = ("num_classes", "input_shape", "preact")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,8 +328,14 @@ def build_with_weights(spec, weights: str, overrides: dict):
                 f"Unknown weights {weights!r} for model {spec.name!r}. Available tags: "
                 f"{available}; or pass a path to a .weights.h5 file{_accepted(sources)}."
             )
-        kwargs = merge_kwargs(entry.name, entry.kwargs, overrides)
+        kwargs = {**entry.kwargs, **overrides}
         path = verified_file(entry)
+        trained = spec.resolve_kwargs(entry.kwargs)
+        if any(_same(v, trained.get(k)) is False for k, v in spec.resolve_kwargs(kwargs).items()):
+            # Another head, input channels or size: load what fits, as timm does.
+            from zoo import transfer  # here: `import zoo` stays free of NumPy
+
+            return transfer.build_adapted(spec, path, entry.kwargs, overrides, name=entry.name)
     model = spec.builder(**spec.resolve_kwargs(kwargs))
     try:
         model.load_weights(str(path))
@@ -370,33 +374,6 @@ def tokenizer_dir(entry: WeightsEntry) -> Path:
 
 def _accepted(sources) -> str:
     return "".join(f", {s.accepts}" for s in sources.values() if s.accepts)
-
-
-def merge_kwargs(name: str, weights_kwargs: dict, overrides: dict, shape_kwargs=SHAPE_KWARGS):
-    """The weights' builder arguments updated by the user's, refusing shape conflicts.
-
-    Args:
-        name: str. The weights, for messages.
-        weights_kwargs: dict. Arguments the weights were made with.
-        overrides: dict. The user's builder overrides.
-        shape_kwargs: tuple of str. Arguments that must match the weights.
-
-    Example:
-
-    >>> merge_kwargs("resnet20.digits", {"num_classes": 10}, {"dropout": 0.1})
-    {'num_classes': 10, 'dropout': 0.1}
-    """
-    for key in shape_kwargs:
-        if (
-            key in overrides
-            and key in weights_kwargs
-            and _same(overrides[key], weights_kwargs[key]) is False
-        ):
-            raise WeightsError(
-                f"Weights {name!r} were trained with {key}={weights_kwargs[key]!r}; "
-                f"received {key}={overrides[key]!r}. Drop the override or train new weights."
-            )
-    return {**weights_kwargs, **overrides}
 
 
 def load_or_convert(model, key: str, convert) -> None:

@@ -74,6 +74,22 @@ class Recipe:
             `use_ema`); `fit` writes it into the model when training ends, so
             the saved and exported model holds the averaged weights.
         ema_momentum: float. The average's momentum.
+        finetune: bool. Start-from-weights training (`zoo.finetune`):
+            `compile` and `callbacks` add a frozen-backbone warm-up, then
+            the whole network at a lower rate. `zoo.train(..., weights=...)`
+            sets it.
+        finetune_warmup_epochs: int. Epochs with the backbone frozen (batch
+            norm in inference mode), the head training at `learning_rate`;
+            at most `epochs - 1`.
+        finetune_lr_scale: float. The whole network then trains at
+            `learning_rate * finetune_lr_scale`, on `schedule` over the
+            remaining epochs.
+        finetune_layer_decay: float. Layer-wise learning-rate decay in
+            (0, 1] for encoders of numbered layers (BERT): layer `i` of `n`
+            trains at `decay ** (n - i)` times the rate, embeddings at
+            `decay ** (n + 1)`; 1 turns it off.
+        finetune_freeze_batchnorm: bool. Keep batch norm in inference mode
+            after the warm-up too (Keras' transfer-learning guide).
 
     Example:
 
@@ -103,6 +119,11 @@ class Recipe:
     accumulate: int = 1
     ema: bool = False
     ema_momentum: float = 0.99
+    finetune: bool = False
+    finetune_warmup_epochs: int = 1
+    finetune_lr_scale: float = 0.1
+    finetune_layer_decay: float = 1.0
+    finetune_freeze_batchnorm: bool = True
 
     def __post_init__(self):
         validation.check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -117,7 +138,16 @@ class Recipe:
         validation.check_choice("precision", self.precision, PRECISIONS)
         validation.check_positive_int("accumulate", self.accumulate)
         validation.check_fraction("ema_momentum", self.ema_momentum)
-        for key in ("jit_compile", "ema"):
+        validation.check_positive_int(
+            "finetune_warmup_epochs", self.finetune_warmup_epochs, minimum=0
+        )
+        for key in ("finetune_lr_scale", "finetune_layer_decay"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise errors.InvalidArgumentError(
+                    f"{key} must be a number in (0, 1]. Received: {key}={value!r}."
+                )
+        for key in ("jit_compile", "ema", "finetune", "finetune_freeze_batchnorm"):
             if not isinstance(getattr(self, key), bool):
                 raise errors.InvalidArgumentError(
                     f"{key} must be True or False. Received: {key}={getattr(self, key)!r}."
@@ -185,8 +215,20 @@ class Recipe:
             return self.weight_decay / (1.0 - self.momentum)
         return self.weight_decay
 
+    def finetune_warmup(self) -> int:
+        """Epochs with the backbone frozen when fine-tuning (0 if not fine-tuning).
+
+        `finetune_warmup_epochs`, but at most `epochs - 1`, so that the whole
+        network trains for at least one epoch.
+        """
+        return min(self.finetune_warmup_epochs, self.epochs - 1) if self.finetune else 0
+
     def learning_rate_schedule(self, steps_per_epoch: int, global_batch_size: int):
         """A Keras schedule: linear warmup then cosine decay (or constant).
+
+        When fine-tuning, `finetune_warmup()` epochs at the peak rate come
+        first (the head alone), then this schedule at `finetune_lr_scale`
+        times the rate over the remaining epochs (`zoo.schedules.TwoPhase`).
 
         Args:
             steps_per_epoch: int. Optimizer steps in one epoch.
@@ -195,6 +237,17 @@ class Recipe:
         import keras
 
         validation.check_positive_int("steps_per_epoch", steps_per_epoch)
+        if self.finetune:
+            from zoo.schedules import TwoPhase  # here: zoo.schedules imports keras
+
+            warmup = self.finetune_warmup()
+            then = self.replace(
+                finetune=False,
+                epochs=self.epochs - warmup,
+                learning_rate=self.learning_rate * self.finetune_lr_scale,
+            ).learning_rate_schedule(steps_per_epoch, global_batch_size)
+            peak = self.scaled_learning_rate(global_batch_size)
+            return TwoPhase(peak, warmup * steps_per_epoch, then) if warmup else then
         peak = self.scaled_learning_rate(global_batch_size)
         total = steps_per_epoch * self.epochs
         warmup = min(int(round(self.warmup_epochs * steps_per_epoch)), total - 1)
@@ -214,15 +267,24 @@ class Recipe:
             0.0, decay_steps=total - warmup, warmup_target=peak, warmup_steps=warmup
         )
 
-    def build_optimizer(self, steps_per_epoch: int, global_batch_size: int | None = None):
+    def build_optimizer(
+        self, steps_per_epoch: int, global_batch_size: int | None = None, lr_scales=None
+    ):
         """The Keras optimizer with schedule and weight decay.
 
         Args:
             steps_per_epoch: int. Optimizer steps in one epoch.
             global_batch_size: int or None. Defaults to `batch_size`.
+            lr_scales: dict or None. Learning-rate factor per variable path
+                (`zoo.finetune.layer_scales`); None for one rate.
         """
         import keras
 
+        classes = {
+            "sgd": keras.optimizers.SGD,
+            "adamw": keras.optimizers.AdamW,
+            "adam": keras.optimizers.Adam,
+        }
         # The schedule counts batches, not updates (Keras' schedules read the
         # optimizer's batch counter), so its length is the same with accumulation.
         lr = self.learning_rate_schedule(steps_per_epoch, global_batch_size or self.batch_size)
@@ -232,14 +294,18 @@ class Recipe:
             use_ema=self.ema,
             ema_momentum=self.ema_momentum,
         )
+        if lr_scales:
+            from zoo.finetune import LAYER_SCALED  # here: zoo.finetune imports keras
+
+            classes, common = LAYER_SCALED, {**common, "lr_scales": lr_scales}
         if self.optimizer == "sgd":
-            opt = keras.optimizers.SGD(
+            opt = classes["sgd"](
                 lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=decay, **common
             )
         elif self.optimizer == "adamw":
-            opt = keras.optimizers.AdamW(lr, weight_decay=decay or 0.0, **common)
+            opt = classes["adamw"](lr, weight_decay=decay or 0.0, **common)
         else:
-            opt = keras.optimizers.Adam(lr, weight_decay=decay, **common)
+            opt = classes["adam"](lr, weight_decay=decay, **common)
         if decay:
             # Decaying norm scales and biases only hurts (Goyal et al. 2017).
             opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
@@ -287,6 +353,11 @@ class Recipe:
                 learning rate is scaled to it.
             **kwargs: passed to `model.compile` (e.g. `jit_compile`).
 
+        With `finetune`, the optimizer is built for every variable and runs
+        the two-phase rate (see `learning_rate_schedule`, `zoo.finetune`);
+        `callbacks()` then holds the `FineTuning` callback that freezes the
+        backbone for the warm-up.
+
         Example:
 
         >>> recipe.compile(model, steps_per_epoch=len(train))
@@ -301,14 +372,24 @@ class Recipe:
                 f"recipe.precision_scope(), or pass a recipe with precision={built!r}."
             )
         self._check_replicas(strategy)
+        lr_scales = None
+        if self.finetune:
+            from zoo import finetune  # here: zoo.finetune imports keras
+
+            finetune.backbone_of(model)  # refuses a model without one, before any work
+            lr_scales = finetune.layer_scales(model, self.finetune_layer_decay)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             model.compile(
-                optimizer=self.build_optimizer(steps_per_epoch, global_batch_size),
+                optimizer=self.build_optimizer(steps_per_epoch, global_batch_size, lr_scales),
                 loss=self.build_loss(),
                 metrics=list(self.metrics),
                 **{"jit_compile": self.jit_compile, **kwargs},
             )
+            if self.finetune:
+                # Keras' optimizer updates only the variables it was built
+                # with: all of them, before the warm-up freezes the backbone.
+                model.optimizer.build(model.trainable_variables)
         return model
 
     def _check_replicas(self, strategy) -> None:
@@ -345,7 +426,8 @@ class Recipe:
     def callbacks(self, run_dir, *, monitor: str = "val_accuracy", tensorboard: bool = True):
         """The standard callbacks of a run directory.
 
-        `zoo.callbacks.AverageMovingStatistics` (multi-worker runs only;
+        For a fine-tuning recipe, first `FineTuning` (`finetune_callbacks`);
+        then `zoo.callbacks.AverageMovingStatistics` (multi-worker runs only;
         first, so saved models hold the averaged batch-norm statistics),
         BackupAndRestore (resume after interruption), ModelCheckpoint (best
         model by `monitor`), TensorBoard logs, CSVLogger (`history.csv`,
@@ -367,6 +449,7 @@ class Recipe:
         layout = RunLayout(run_dir)
         layout.checkpoints.mkdir(parents=True, exist_ok=True)
         callbacks = [
+            *self.finetune_callbacks(),
             AverageMovingStatistics(),
             keras.callbacks.BackupAndRestore(str(layout.backup)),
             keras.callbacks.ModelCheckpoint(
@@ -381,6 +464,22 @@ class Recipe:
         if tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(str(layout.logs)))
         return callbacks
+
+    def finetune_callbacks(self) -> list:
+        """`[FineTuning(...)]` for a fine-tuning recipe, else `[]`.
+
+        Already part of `callbacks()`; for a `model.fit` with callbacks of
+        your own.
+
+        Example:
+
+        >>> model.fit(train, epochs=recipe.epochs, callbacks=recipe.finetune_callbacks())
+        """
+        if not self.finetune:
+            return []
+        from zoo.finetune import FineTuning  # here: zoo.finetune imports keras
+
+        return [FineTuning(self.finetune_warmup(), self.finetune_freeze_batchnorm)]
 
 
 @contextlib.contextmanager

@@ -48,3 +48,46 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_steps": self.warmup_steps,
             "total_steps": self.total_steps,
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TwoPhase(keras.optimizers.schedules.LearningRateSchedule):
+    """`first` for `boundary` steps, then the schedule `then` restarted at step 0.
+
+    Fine-tuning trains the new head alone at a recipe's rate, then the whole
+    network on a schedule of its own at a lower rate (`zoo.finetune`). Keras'
+    `PiecewiseConstantDecay` holds constants only, so the two are joined here.
+
+    Args:
+        first: float. The rate of the first phase.
+        boundary: int. Steps of the first phase.
+        then: float or LearningRateSchedule. The second phase's rate, called
+            with the steps since `boundary`.
+
+    Example:
+
+    >>> schedule = TwoPhase(0.05, 100, keras.optimizers.schedules.CosineDecay(5e-3, 900))
+    >>> float(schedule(100))
+    0.005
+    """
+
+    def __init__(self, first: float, boundary: int, then):
+        self.first = float(first)
+        self.boundary = int(boundary)
+        if isinstance(then, dict):  # from get_config
+            then = keras.saving.deserialize_keras_object(then)
+        self.then = then
+
+    def __call__(self, step):
+        from keras import ops
+
+        step = ops.cast(step, "float32")
+        later = ops.maximum(step - self.boundary, 0.0)
+        second = self.then(later) if callable(self.then) else self.then
+        return ops.where(step < self.boundary, self.first, ops.cast(second, "float32"))
+
+    def get_config(self) -> dict:
+        then = self.then
+        if callable(then):
+            then = keras.saving.serialize_keras_object(then)
+        return {"first": self.first, "boundary": self.boundary, "then": then}

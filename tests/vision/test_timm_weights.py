@@ -236,8 +236,22 @@ def test_a_wrong_checkpoint_names_what_does_not_fit(tmp_path):
     write_timm_folder(tmp_path / "r18", 18, image_size=SIZE)
     with pytest.raises(errors.WeightsError, match="is a 'resnet18', not a 'resnet34'"):
         zoo.get_model("resnet34", weights=str(tmp_path / "r18"))
-    with pytest.raises(errors.WeightsError, match="num_classes=1000"):
-        zoo.get_model("resnet18", weights=str(tmp_path / "r18"), num_classes=7)
+
+
+def test_imagenet_weights_start_a_model_with_another_head(tmp_path):
+    tensors = write_timm_folder(tmp_path / "r18", 18, image_size=SIZE)
+    with pytest.warns(UserWarning, match="logits"):
+        model = zoo.get_model("resnet18", weights=str(tmp_path / "r18"), num_classes=7)
+    assert model.output_shape == (None, 7)
+    report = model.transfer_report
+    assert any("logits" in name for name in report.skipped), report
+    kernel = tensors["layer4.1.conv2.weight"].transpose(2, 3, 1, 0)  # OIHW -> HWIO
+    np.testing.assert_array_equal(
+        model.backbone.get_layer("stage4_block2_2_conv").kernel.numpy(), kernel
+    )
+
+
+def test_a_bad_checkpoint_names_what_does_not_fit(tmp_path):
 
     # A checkpoint without config.json, one tensor cut short and one extra.
     tensors = write_timm_folder(tmp_path / "bad", 18, num_classes=4)

@@ -50,6 +50,11 @@ register_recipe(
         schedule="linear",
         epochs=3,
         batch_size=32,
+        # From a preset: the head alone for an epoch, then every layer at the
+        # same (already fine-tuning) rate, decayed 0.9 per layer below the top.
+        finetune_warmup_epochs=1,
+        finetune_lr_scale=1.0,
+        finetune_layer_decay=0.9,
     )
 )
 register_recipe(
@@ -66,5 +71,10 @@ register_recipe(
         schedule="linear",
         epochs=6,
         batch_size=64,
+        # From weights trained by this recipe: a 10x lower rate after the
+        # head's epoch, decayed 0.8 per layer (2 layers for bert_tiny).
+        finetune_warmup_epochs=1,
+        finetune_lr_scale=0.1,
+        finetune_layer_decay=0.8,
     )
 )

@@ -1,6 +1,7 @@
 """`RunDir`: one training run on disk: its layout, config, identity and model.
 
-    config.json          model, overrides, dataset, recipe, labels, status
+    config.json          model, overrides, dataset, recipe, labels, status, the
+                         weights a fine-tuning run started from
     model.keras          the final model (written when training completes)
     checkpoints/best.keras  best validation accuracy so far
     backup/              BackupAndRestore state while a run is in progress
@@ -29,7 +30,7 @@ from zoo.fs import RunLayout, replace_atomic, write_json_atomic
 # Keys of config.json that must match for a run to be resumed: another batch
 # size, say, would rebuild the learning-rate schedule from another number of
 # steps per epoch.
-IDENTITY = ("model", "overrides", "dataset", "recipe_name", "batch_size", "seed")
+IDENTITY = ("model", "overrides", "dataset", "recipe_name", "batch_size", "seed", "weights")
 
 
 class RunDir(RunLayout):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from pathlib import Path
 
-from zoo import data, distribute, errors, factory, recipes, registry
+from zoo import data, distribute, errors, factory, pretrained, recipes, registry
 from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
@@ -97,6 +98,7 @@ def train(
     jit_compile: bool | None = None,
     accumulate: int | None = None,
     ema: bool | None = None,
+    weights: str | None = None,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -127,6 +129,12 @@ def train(
         accumulate: int or None. Batches per update (gradient accumulation).
         ema: bool or None. Train with an exponential moving average of the
             weights and keep the average.
+        weights: str or None. Fine-tune from these weights (a tag of the
+            model or a `.weights.h5` file): the model is built for the
+            dataset with them (`get_model(weights=...)` re-initialises the
+            head and adapts the input channels) and trained with the recipe
+            in fine-tuning mode (`Recipe.finetune`: frozen-backbone warm-up,
+            then the whole network at a lower rate). Recorded in the run.
 
     Example:
 
@@ -154,6 +162,8 @@ def train(
         "ema": ema,
     }
     chosen = chosen.replace(**{k: v for k, v in switches.items() if v is not None})
+    if weights is not None:
+        chosen = chosen.replace(finetune=True)
     distribute.per_replica_batch_size(chosen.batch_size, strat)
 
     run = RunDir(run_dir)
@@ -175,6 +185,7 @@ def train(
         "replicas": distribute.num_replicas(strat),
         "seed": seed,
         "table_columns": columns,
+        "weights": weights,
     }
     with run.lock():  # one writer per run directory, until training ends
         previous = run.read_config() if run.has_config() else None
@@ -191,7 +202,7 @@ def train(
 
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
-            model = factory.get_model(model_name, **overrides)
+            model = factory.get_model(model_name, weights=weights, **overrides)
         # A resumed run must keep the vocabulary its weights were trained with.
         tokenizer = (
             (
@@ -216,6 +227,8 @@ def train(
         chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
 
         config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
+        if weights is not None:
+            config["started_from"] = _started_from(model_name, weights, model)
         resumed = run.start(config, tokenizer)
         history = model.fit(
             train_ds,
@@ -234,6 +247,20 @@ def train(
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+
+
+def _started_from(model_name: str, weights: str, model) -> dict:
+    """What a fine-tuning run records about its starting weights."""
+    record = {"weights": weights}
+    if not (weights.endswith(".h5") or os.sep in weights):
+        entry = pretrained.resolve(model_name, weights)
+        record.update(name=entry.name, sha256=entry.sha256, dataset=entry.dataset)
+    else:
+        record.update(sha256=pretrained.sha256_of(Path(weights)))
+    report = getattr(model, "transfer_report", None)
+    if report is not None:
+        record.update(skipped=list(report.skipped), adapted=list(report.adapted))
+    return record
 
 
 def _finished(run: RunDir, config: dict, epochs: int) -> TrainResult:

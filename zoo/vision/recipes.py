@@ -21,6 +21,8 @@ register_recipe(
         epochs=180,
         batch_size=128,
         augmentation="cifar",
+        finetune_warmup_epochs=1,
+        finetune_lr_scale=0.1,
     )
 )
 register_recipe(
@@ -39,6 +41,8 @@ register_recipe(
         epochs=90,
         batch_size=256,
         augmentation="imagenet",
+        finetune_warmup_epochs=1,
+        finetune_lr_scale=0.1,
     )
 )
 register_recipe(
@@ -57,5 +61,9 @@ register_recipe(
         epochs=8,
         batch_size=64,
         augmentation="none",
+        # From weights (zoo train --weights): the head alone for 3 epochs, then
+        # the whole network at a 10x lower rate, batch norm kept (tests/test_finetune.py).
+        finetune_warmup_epochs=3,
+        finetune_lr_scale=0.1,
     )
 )

@@ -222,14 +222,34 @@ class TimmResNet(pretrained.WeightSource):
                     f"The timm checkpoint {name!r} is a {architecture!r}, not a {spec.name!r}. "
                     f"Load it with zoo.get_model({architecture!r}, weights=...)."
                 )
-        # Only the head's size is fixed by the weights: convolutions take any image size.
-        kwargs = pretrained.merge_kwargs(name, weights_kwargs, overrides, ("num_classes",))
+        # Convolutions take any image size; another head or channel count is
+        # a transfer from the model the weights fit (zoo.transfer, as timm does).
+        same_head = {k: v for k, v in overrides.items() if k not in ("num_classes", "input_shape")}
+        kwargs = {**weights_kwargs, **same_head}
+        if "input_shape" in overrides and _channels(overrides["input_shape"]) == _channels(
+            weights_kwargs.get("input_shape")
+        ):
+            kwargs["input_shape"] = overrides["input_shape"]
         model = spec.builder(**spec.resolve_kwargs(kwargs))
         key = f"{spec.name}-timm{CONVERTER_VERSION}-{pretrained.sha256_of(path)[:16]}"
         pretrained.load_or_convert(
             model, key, lambda m: copy_timm_tensors(m, _read_tensors(path), repr(name))
         )
-        return model
+        if _listed(spec.resolve_kwargs(kwargs)) == _listed(
+            spec.resolve_kwargs({**kwargs, **overrides})
+        ):
+            return model
+        from zoo import transfer
+
+        return transfer.adapt_from(spec, model, kwargs, overrides, name=name)
+
+
+def _listed(kwargs: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def _channels(input_shape) -> int | None:
+    return None if input_shape is None else list(input_shape)[-1]
 
 
 def _read_tensors(path: Path) -> dict:
