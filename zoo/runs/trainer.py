@@ -207,6 +207,7 @@ def train(
         tokenizer = (
             (
                 run.load_tokenizer()
+                or _weights_tokenizer(model_name, weights)
                 or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
             )
             if spec.input.needs_tokenizer
@@ -247,6 +248,16 @@ def train(
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+
+
+def _weights_tokenizer(model_name: str, weights: str | None):
+    """The tokenizer shipped with text weights: their token ids need its vocabulary."""
+    if weights is None or weights.endswith(".h5") or os.sep in weights:
+        return None
+    entry = pretrained.lookup(model_name, weights)
+    if entry is None or not entry.tokenizer:
+        return None
+    return data.pretrained_tokenizer(model_name, entry.name)
 
 
 def _started_from(model_name: str, weights: str, model) -> dict:
