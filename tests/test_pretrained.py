@@ -23,7 +23,9 @@ def test_shipped_weights_are_listed_on_their_cards():
     entry = pretrained.resolve("resnet20", "digits")
     assert entry.name == "resnet20.digits" and entry.metrics["accuracy"] >= 0.95
     assert {"resnet20", "resnet50"} <= set(zoo.list_models(pretrained=True))
-    assert "resnet20.digits" in str(zoo.model_info("resnet20"))
+    card = str(zoo.model_info("resnet20"))
+    assert "resnet20.digits: accuracy 0.9806 on digits validation" in card
+    assert "command: zoo train resnet20 --dataset digits" in card
 
 
 @pytest.fixture

@@ -212,10 +212,25 @@ class ModelCard:
             ("dataset", self.default_dataset or "-"),
             ("recipe", self.recipe or "-"),
             ("tags", ", ".join(self.tags) or "-"),
-            ("weights", ", ".join(w["name"] for w in self.weights) or "-"),
         ]
         width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+        lines = [f"{k:<{width}}  {v}" for k, v in rows]
+        lines.append(f"{'weights':<{width}}  {'-' if not self.weights else ''}".rstrip())
+        for w in self.weights:
+            accuracy = w["metrics"].get("accuracy")
+            measured = (
+                f"accuracy {accuracy:.4f} on {w['dataset']} {w.get('split', '')}".rstrip()
+                if accuracy is not None
+                else f"trained on {w['dataset']}"
+            )
+            where = w.get("url") or "shipped with zoo"
+            lines.append(f"  {w['name']}: {measured}")
+            lines.append(
+                f"    source: {where}" + (f" ({w['license']})" if w.get("license") else "")
+            )
+            if w.get("command"):
+                lines.append(f"    command: {w['command']}")
+        return "\n".join(lines)
 
 
 def _jsonable(kwargs: Mapping[str, Any]) -> dict:
