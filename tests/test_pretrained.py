@@ -107,3 +107,27 @@ def test_weights_cli_lists_and_verifies(capsys, pretrained_copy):
     path.write_bytes(path.read_bytes()[:-10])
     assert cli.main(["weights", "verify"]) == 2
     assert "fails its checksum" in capsys.readouterr().err
+
+
+def test_every_file_the_manifest_names_is_installed_with_the_package():
+    # A regular install copies pretrained/ by setup.cfg's [options.data_files].
+    import configparser
+    import fnmatch
+
+    config = configparser.ConfigParser()
+    config.read(pretrained.pretrained_dir().parent / "setup.cfg")
+    installed = {
+        target.removeprefix("share/zoo/"): [p.strip() for p in sources.split(",") if p.strip()]
+        for target, sources in config["options.data_files"].items()
+    }
+    wanted = ["pretrained/manifest.json"]
+    for entry in pretrained.all_weights():
+        wanted += [f"pretrained/{entry.file}"] if entry.url is None else []
+        wanted += [f"pretrained/{entry.labels_file}"] if entry.labels_file else []
+        if entry.tokenizer:
+            wanted += [
+                f"pretrained/{entry.tokenizer['dir']}/{f}" for f in entry.tokenizer["sha256"]
+            ]
+    for path in wanted:
+        folder = path.rsplit("/", 1)[0]
+        assert any(fnmatch.fnmatch(path, g) for g in installed.get(folder, [])), path
