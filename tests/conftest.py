@@ -32,3 +32,18 @@ def _same_random_start():
     import keras
 
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture
+def pretrained_copy(tmp_path, monkeypatch):
+    """A private copy of pretrained/ (manifest and files) that a test may edit or damage."""
+    import shutil
+
+    from zoo import pretrained
+
+    copy = tmp_path / "pretrained"
+    shutil.copytree(pretrained.pretrained_dir(), copy)
+    monkeypatch.setenv("ZOO_PRETRAINED_DIR", str(copy))
+    pretrained._load_manifest.cache_clear()
+    yield copy
+    pretrained._load_manifest.cache_clear()

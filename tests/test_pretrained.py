@@ -1,7 +1,5 @@
 """Shipped weights: lookup by tag, checksum, shape conflicts, publishing."""
 
-import shutil
-
 import pytest
 
 import zoo
@@ -26,17 +24,6 @@ def test_shipped_weights_are_listed_on_their_cards():
     card = str(zoo.model_info("resnet20"))
     assert "resnet20.digits: accuracy 0.9806 on digits validation" in card
     assert "command: zoo train resnet20 --dataset digits" in card
-
-
-@pytest.fixture
-def pretrained_copy(tmp_path, monkeypatch):
-    """A private copy of pretrained/ that a test may damage."""
-    copy = tmp_path / "pretrained"
-    shutil.copytree(pretrained.pretrained_dir(), copy)
-    monkeypatch.setenv("ZOO_PRETRAINED_DIR", str(copy))
-    pretrained._load_manifest.cache_clear()
-    yield copy
-    pretrained._load_manifest.cache_clear()
 
 
 def test_tampered_weights_fail_their_checksum(pretrained_copy):

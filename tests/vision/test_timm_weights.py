@@ -184,18 +184,7 @@ def test_converted_weights_are_cached(tmp_path, zoo_home, monkeypatch):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.fixture
-def manifest_copy(tmp_path, monkeypatch):
-    """A private copy of pretrained/ whose rows a test may edit."""
-    copy = tmp_path / "pretrained"
-    shutil.copytree(pretrained.pretrained_dir(), copy)
-    monkeypatch.setenv("ZOO_PRETRAINED_DIR", str(copy))
-    pretrained._load_manifest.cache_clear()
-    yield copy
-    pretrained._load_manifest.cache_clear()
-
-
-def test_manifest_tag_loads_a_cached_download(tmp_path, manifest_copy):
+def test_manifest_tag_loads_a_cached_download(tmp_path, pretrained_copy):
     entry = pretrained.resolve("resnet18", "a1_in1k")
     assert entry.source == "timm" and entry.license == "Apache-2.0"
     assert (
@@ -209,11 +198,11 @@ def test_manifest_tag_loads_a_cached_download(tmp_path, manifest_copy):
     target = downloads.download_path(entry.name, entry.url)
     target.parent.mkdir(parents=True)
     shutil.copy(tmp_path / "ck" / "model.safetensors", target)
-    manifest = json.loads((manifest_copy / "manifest.json").read_text())
+    manifest = json.loads((pretrained_copy / "manifest.json").read_text())
     for row in manifest["weights"]:
         if row["name"] == entry.name:
             row["sha256"] = downloads.sha256_of(target)
-    (manifest_copy / "manifest.json").write_text(json.dumps(manifest))
+    (pretrained_copy / "manifest.json").write_text(json.dumps(manifest))
     pretrained._load_manifest.cache_clear()
 
     model = zoo.get_model("resnet18", weights="resnet18.a1_in1k", input_shape=(SIZE, SIZE, 3))
