@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo import errors
+from zoo.data import files as data_files
 from zoo.inputs import KINDS
 
 _VAL_DIRS = ("val", "validation", "test")
@@ -88,6 +89,11 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
         color_mode=_COLOR_MODES.get(channels or 3, "rgb"),
     )
     train_dir, val_dir = _split_dirs(root)
+    for directory in (train_dir, val_dir):
+        if directory is not None:
+            # Keras decodes lazily, inside model.fit: check the files now, by name.
+            for class_files in _files_by_class(directory, names, data_files.IMAGE_SUFFIXES):
+                data_files.check_image_files(class_files)
     try:
         if val_dir is not None:
             train = keras.utils.image_dataset_from_directory(
