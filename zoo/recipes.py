@@ -501,7 +501,6 @@ class Recipe:
         return [FineTuning(self.finetune_warmup(), self.finetune_freeze_batchnorm)]
 
 
-@contextlib.contextmanager
 def _iterable(value) -> tuple:
     try:
         return tuple(value)
@@ -509,6 +508,7 @@ def _iterable(value) -> tuple:
         return (None,)  # not iterable: refused by the caller
 
 
+@contextlib.contextmanager
 def dtype_policy_scope(policy: str):
     """Sets Keras' global dtype policy for the body, then restores the previous one.
 
