@@ -20,8 +20,12 @@ _COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
 def is_folder_dataset(name) -> bool:
-    """Whether `name` is a path to an existing directory."""
-    return isinstance(name, (str, Path)) and Path(name).is_dir()
+    """Whether `name` is a path to an existing directory.
+
+    `""` is not: `Path("")` is the current directory, which a user who passes
+    an empty name did not mean.
+    """
+    return isinstance(name, (str, Path)) and str(name) != "" and Path(name).is_dir()
 
 
 def folder_kind(root) -> str:

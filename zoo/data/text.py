@@ -131,16 +131,26 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
     common = dict(
         labels="inferred", label_mode="int", class_names=list(class_names), batch_size=None
     )
-    if val_dir is not None:
-        return (
-            keras.utils.text_dataset_from_directory(
-                train_dir, shuffle=True, seed=_SPLIT_SEED, **common
-            ),
-            keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common),
+    try:
+        if val_dir is not None:
+            return (
+                keras.utils.text_dataset_from_directory(
+                    train_dir, shuffle=True, seed=_SPLIT_SEED, **common
+                ),
+                keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common),
+            )
+        return keras.utils.text_dataset_from_directory(
+            train_dir,
+            validation_split=validation_fraction,
+            subset="both",
+            seed=_SPLIT_SEED,
+            **common,
         )
-    return keras.utils.text_dataset_from_directory(
-        train_dir, validation_split=validation_fraction, subset="both", seed=_SPLIT_SEED, **common
-    )
+    except ValueError as err:  # no .txt files, or a class missing from a split
+        raise errors.InvalidArgumentError(
+            f"Cannot read text folder dataset {str(root)!r}: {err}. Accepted: class "
+            f"subfolders holding .txt files (ROOT/<class>/*.txt)."
+        ) from err
 
 
 def default_input():
