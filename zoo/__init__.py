@@ -28,6 +28,7 @@ import importlib.util
 
 from zoo.errors import (
     AudioFileError,
+    DataFileError,
     DatasetNotAvailableError,
     ExportError,
     ExportVerificationError,
@@ -67,6 +68,7 @@ _LAZY = {
 
 __all__ = [
     "AudioFileError",
+    "DataFileError",
     "DatasetNotAvailableError",
     "ExportError",
     "ExportVerificationError",

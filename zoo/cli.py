@@ -23,7 +23,7 @@ import os
 import sys
 
 from zoo import factory, quiet
-from zoo.errors import InvalidArgumentError, WeightsError, ZooError
+from zoo.errors import InvalidArgumentError, UnknownModelError, WeightsError, ZooError
 
 EXIT_USAGE = 2
 
@@ -135,6 +135,9 @@ def _cmd_export(args) -> int:
 def _cmd_weights_list(args) -> int:
     from zoo import pretrained
 
+    names = factory.list_models()
+    if args.model is not None and args.model not in names:  # an error, not an empty list
+        raise UnknownModelError(args.model, names)
     rows = [
         (
             w.name,
@@ -156,7 +159,13 @@ def _cmd_weights_list(args) -> int:
 def _cmd_weights_verify(args) -> int:
     from zoo import pretrained
 
-    entries = [pretrained.find(args.name)] if args.name else list(pretrained.all_weights())
+    if args.tolerance < 0 or args.tolerance != args.tolerance:  # negative or NaN
+        raise InvalidArgumentError(
+            f"--tolerance must be a number >= 0 (an accuracy difference). "
+            f"Received: --tolerance {args.tolerance}"
+        )
+    # `zoo weights verify ""` is a bad name, not "verify everything".
+    entries = [pretrained.find(args.name)] if args.name is not None else pretrained.all_weights()
     for entry in entries:
         if entry.url is not None:  # published elsewhere: check the cached copy, if any
             print(f"{entry.name}: {_check_download(entry)}")
@@ -207,7 +216,7 @@ def _cmd_weights_fetch(args) -> int:
 def _cmd_weights_publish(args) -> int:
     from zoo import runs
 
-    entry = runs.publish_run(args.run_dir, args.tag, license=args.license)
+    entry = runs.publish_run(args.run_dir, args.tag, license=args.license, overwrite=args.overwrite)
     print(f"published {entry.name}: {entry.file} ({entry.size:,} bytes), sha256 {entry.sha256}")
     return 0
 
@@ -277,15 +286,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with zoo's error format: one line on stderr, exit status 2.
+
+    argparse prints the whole usage block before its message; a script that
+    reads the last line of stderr, or a user scanning for the reason, gets
+    the reason and where to find the usage instead.
+    """
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="zoo",
         description="Keras model zoo: list, train, evaluate, export and benchmark models by name.",
     )
     verbose_help = "show TensorFlow's log lines and every library warning (default: quiet)"
     parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
     # Also after the command (`zoo info resnet20 -v`); SUPPRESS keeps a `zoo -v` given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help
     )
@@ -429,6 +450,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("tag", help="weights tag, usually the dataset")
     p.add_argument("--license", default="Apache-2.0", help="SPDX license of the weights")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace weights already published under the name"
+    )
     p.set_defaults(handler=_cmd_weights_publish)
     return parser
 

@@ -119,18 +119,54 @@ def cluster_size() -> int:
     Raises:
         StrategyError: `TF_CONFIG` is set but is not the JSON TensorFlow reads.
     """
+    config = _tf_config()
+    if config is None:
+        return 0
+    return sum(len(config["cluster"].get(role, ())) for role in ("chief", "worker"))
+
+
+def _tf_config() -> dict | None:
+    """`TF_CONFIG` parsed and checked as TensorFlow's cluster resolver reads it.
+
+    TensorFlow itself fails on a malformed one with a bare `TypeError` from
+    deep inside the strategy's constructor; here the message quotes the
+    variable and shows the accepted form.
+    """
     raw = os.environ.get("TF_CONFIG")
     if not raw:
-        return 0
+        return None
     try:
-        cluster = json.loads(raw)["cluster"]
-        return sum(len(cluster.get(role, ())) for role in ("chief", "worker"))
-    except (ValueError, KeyError, TypeError) as err:
+        config = json.loads(raw)
+        problem = _tf_config_problem(config)
+    except ValueError as err:
+        problem = str(err)
+    if problem:
         raise errors.StrategyError(
-            f"TF_CONFIG is not valid: {raw[:200]!r} ({err}). Expected JSON like "
+            f"TF_CONFIG is not valid: {raw[:200]!r} ({problem}). Expected JSON like "
             '{"cluster": {"worker": ["host1:port", "host2:port"]}, '
             '"task": {"type": "worker", "index": 0}}.'
-        ) from err
+        )
+    return config
+
+
+def _tf_config_problem(config) -> str | None:
+    """What is wrong with a parsed `TF_CONFIG`, or None."""
+    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict):
+        return "it needs a 'cluster' object"
+    for role, hosts in config["cluster"].items():
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            return f"cluster[{role!r}] must be a list of 'host:port' strings"
+    task = config.get("task")
+    if task is None:
+        return None  # the cluster alone is enough to count workers
+    if isinstance(task, dict) and task.get("type") == "evaluator":
+        return None  # TensorFlow's side-car evaluator is not a member of the cluster
+    if not isinstance(task, dict) or task.get("type") not in config["cluster"]:
+        return f"task.type must be one of the cluster's roles {sorted(config['cluster'])}"
+    index, hosts = task.get("index", 0), config["cluster"][task["type"]]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(hosts):
+        return f"task.index must be an integer in [0, {len(hosts)})"
+    return None
 
 
 def is_chief(strategy) -> bool:
@@ -195,7 +231,15 @@ def _multi_worker_strategy():
 
 def num_replicas(strategy) -> int:
     """Replicas that share each global batch (1 for no strategy)."""
-    return 1 if strategy is None else int(strategy.num_replicas_in_sync)
+    if strategy is None:
+        return 1
+    if not hasattr(strategy, "num_replicas_in_sync"):
+        raise errors.InvalidArgumentError(
+            f"strategy must be a tf.distribute.Strategy or None; to pick one by name use "
+            f"zoo.distribute.get_strategy({strategy!r}) (names: {', '.join(STRATEGIES)}). "
+            f"Received: strategy={strategy!r}."
+        )
+    return int(strategy.num_replicas_in_sync)
 
 
 def per_replica_batch_size(global_batch_size: int, strategy) -> int:

@@ -64,7 +64,16 @@ class DatasetNotAvailableError(ZooError, FileNotFoundError):
     """A dataset is not prepared locally and cannot be downloaded now."""
 
 
-class AudioFileError(ZooError, ValueError):
+class DataFileError(ZooError, ValueError):
+    """A data or vocabulary file that is empty, truncated, corrupt or not in its format.
+
+    For example an image of a folder dataset that is not a complete PNG, JPEG,
+    GIF or BMP file, or a text, CSV/TSV or vocabulary file that is not UTF-8.
+    The message names the file and what is wrong with it.
+    """
+
+
+class AudioFileError(DataFileError):
     """An audio file that is empty, truncated, corrupt or in a format zoo does not read."""
 
 

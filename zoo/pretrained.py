@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import os
@@ -278,8 +279,13 @@ def find(name: str) -> WeightsEntry:
     for entry in all_weights():
         if entry.name == name:
             return entry
-    known = ", ".join(w.name for w in all_weights()) or "none"
-    raise WeightsError(f"Unknown weights {name!r}. Known weight sets: {known}.")
+    names = [w.name for w in all_weights()]
+    close = difflib.get_close_matches(str(name), names, n=3)
+    hint = f" Did you mean: {', '.join(repr(c) for c in close)}?" if close else ""
+    raise WeightsError(
+        f"Unknown weights {name!r}.{hint} Known weight sets (arch.tag): "
+        f"{', '.join(names) or 'none'}."
+    )
 
 
 def build_with_weights(spec, weights: str, overrides: dict):

@@ -147,17 +147,36 @@ class Recipe:
                 raise errors.InvalidArgumentError(
                     f"{key} must be a number in (0, 1]. Received: {key}={value!r}."
                 )
-        for key in ("jit_compile", "ema", "finetune", "finetune_freeze_batchnorm"):
+        for key in (
+            "nesterov",
+            "from_logits",
+            "jit_compile",
+            "ema",
+            "finetune",
+            "finetune_freeze_batchnorm",
+        ):
             if not isinstance(getattr(self, key), bool):
                 raise errors.InvalidArgumentError(
                     f"{key} must be True or False. Received: {key}={getattr(self, key)!r}."
                 )
         for key in ("learning_rate", "weight_decay", "warmup_epochs"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            # `not value >= 0` also refuses NaN, which compares false to everything.
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value < math.inf
+            ):
                 raise errors.InvalidArgumentError(
-                    f"{key} must be a number >= 0. Received: {key}={value!r}."
+                    f"{key} must be a finite number >= 0. Received: {key}={value!r}."
                 )
+        if isinstance(self.metrics, str) or not all(
+            isinstance(m, str) and m for m in _iterable(self.metrics)
+        ):
+            raise errors.InvalidArgumentError(
+                f"metrics must be a tuple of Keras metric names, e.g. ('accuracy',). "
+                f"Received: metrics={self.metrics!r}."
+            )
         if self.learning_rate == 0:
             raise errors.InvalidArgumentError(
                 "learning_rate must be > 0. Received: learning_rate=0."
@@ -480,6 +499,13 @@ class Recipe:
         from zoo.finetune import FineTuning  # here: zoo.finetune imports keras
 
         return [FineTuning(self.finetune_warmup(), self.finetune_freeze_batchnorm)]
+
+
+def _iterable(value) -> tuple:
+    try:
+        return tuple(value)
+    except TypeError:
+        return (None,)  # not iterable: refused by the caller
 
 
 @contextlib.contextmanager

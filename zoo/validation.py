@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from zoo.errors import InvalidArgumentError
@@ -95,6 +96,27 @@ def check_choice(name: str, value, choices: Sequence) -> object:
         accepted = ", ".join(repr(c) for c in choices)
         raise InvalidArgumentError(f"{name} must be one of {accepted}. Received: {name}={value!r}.")
     return value
+
+
+def check_path(name: str, value, *, optional: bool = True):
+    """Returns `value` if it is a str or `os.PathLike` (or None when optional), else raises.
+
+    Args:
+        name: str. The argument name.
+        value: object. What the caller passed.
+        optional: bool. Whether None is accepted.
+
+    Example:
+
+    >>> check_path("data_dir", "~/tensorflow_datasets")
+    '~/tensorflow_datasets'
+    """
+    if (value is None and optional) or (isinstance(value, (str, os.PathLike)) and str(value)):
+        return value
+    raise InvalidArgumentError(
+        f"{name} must be a directory path (str or pathlib.Path){' or None' if optional else ''}. "
+        f"Received: {name}={value!r}."
+    )
 
 
 def check_image_shape(value, *, min_size: int = 1) -> tuple[int, int, int]:

@@ -111,6 +111,7 @@ def dataset_info(
     >>> zoo.dataset_info("digits").num_classes
     10
     """
+    validation.check_path("data_dir", data_dir)
     if text.is_table_file(name):
         _, _, names = text.read_table(name, text_column=text_column, label_column=label_column)
         return DatasetInfo(
@@ -164,6 +165,7 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     >>> tokenizer = zoo.data.get_tokenizer("sentiment", model="lstm")
     >>> tokenizer.save("runs/lstm/tokenizer")
     """
+    _check_table_columns(name, table_columns)
     train, _ = text.text_splits(name, data_dir, table_columns)
     spec = _model_input(model, "text", name) or text.default_input()
     return text.adapt_tokenizer(train.map(lambda t, _: t), spec)
@@ -205,6 +207,7 @@ def text_examples(name, count: int, *, data_dir=None, **table_columns) -> list[s
     ['the plot was not dull , it was clever', ...]
     """
     count = validation.check_positive_int("count", count)
+    _check_table_columns(name, table_columns)
     _, val = text.text_splits(name, data_dir, table_columns)
     return [t.decode("utf-8") for t, _ in val.take(count).as_numpy_iterator()]
 
@@ -263,8 +266,11 @@ def get_dataset(
     >>> images, labels = next(iter(train))
     """
     batch_size = validation.check_positive_int("batch_size", batch_size)
+    if seed is not None:
+        validation.check_positive_int("seed", seed, minimum=0)
     if strategy is not None:
         distribute.per_replica_batch_size(batch_size, strategy)
+    _check_table_columns(name, table_columns)
     info = dataset_info(name, data_dir=data_dir, **table_columns)
     _check_model_outputs(model, info)
     spec = _model_input(model, info.modality, info.name)
@@ -290,6 +296,35 @@ def get_dataset(
         tokenizer=tokenizer,
         table_columns=table_columns,
     )
+
+
+def _check_table_columns(name, table_columns: dict) -> None:
+    """`text_column=` / `label_column=` are the only extra keywords, and only for tables.
+
+    A misspelt keyword would otherwise be a bare `TypeError`, and a column
+    given for a dataset that has no columns would be silently ignored.
+    """
+    accepted = ("text_column", "label_column")
+    unknown = sorted(set(table_columns) - set(accepted))
+    if unknown:
+        raise errors.InvalidArgumentError(
+            f"Unknown keyword(s) {unknown} for dataset {str(name)!r}. Accepted: model, "
+            f"batch_size, data_dir, augment, strategy, seed, tokenizer, and for a CSV/TSV "
+            f"file {', '.join(accepted)}. Received: "
+            + ", ".join(f"{k}={table_columns[k]!r}" for k in unknown)
+        )
+    for key, value in table_columns.items():
+        if not isinstance(value, str) or not value:
+            raise errors.InvalidArgumentError(
+                f"{key} must be a non-empty column name. Received: {key}={value!r}."
+            )
+    if table_columns and not text.is_table_file(name):
+        raise errors.InvalidArgumentError(
+            f"{', '.join(sorted(table_columns))} name columns of a .csv/.tsv file, but "
+            f"dataset {str(name)!r} is not one. Received: "
+            + ", ".join(f"{k}={v!r}" for k, v in sorted(table_columns.items()))
+            + "; accepted: these keywords with a .csv/.tsv file only."
+        )
 
 
 def _folder_fields(modality: str, root) -> dict:

@@ -226,6 +226,14 @@ def get_source(name) -> DatasetSource:
     """
     if isinstance(name, str) and name in SOURCES:
         return SOURCES[name]
+    accepted = (
+        f"an existing folder of class subfolders, a .csv/.tsv file, or one of {sorted(SOURCES)}"
+    )
+    if isinstance(name, (str, Path)) and Path(name).is_file():
+        raise errors.InvalidArgumentError(
+            f"Dataset path {str(name)!r} is a file that zoo does not read as a dataset. "
+            f"Accepted: {accepted}."
+        )
     if isinstance(name, (str, Path)) and (
         "/" in str(name) or "\\" in str(name) or Path(str(name)).suffix in (".csv", ".tsv")
     ):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo import errors
+from zoo.data import files as data_files
 from zoo.inputs import KINDS
 
 _VAL_DIRS = ("val", "validation", "test")
@@ -19,8 +20,12 @@ _COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}
 
 
 def is_folder_dataset(name) -> bool:
-    """Whether `name` is a path to an existing directory."""
-    return isinstance(name, (str, Path)) and Path(name).is_dir()
+    """Whether `name` is a path to an existing directory.
+
+    `""` is not: `Path("")` is the current directory, which a user who passes
+    an empty name did not mean.
+    """
+    return isinstance(name, (str, Path)) and str(name) != "" and Path(name).is_dir()
 
 
 def folder_kind(root) -> str:
@@ -88,6 +93,11 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
         color_mode=_COLOR_MODES.get(channels or 3, "rgb"),
     )
     train_dir, val_dir = _split_dirs(root)
+    for directory in (train_dir, val_dir):
+        if directory is not None:
+            # Keras decodes lazily, inside model.fit: check the files now, by name.
+            for class_files in _files_by_class(directory, names, data_files.IMAGE_SUFFIXES):
+                data_files.check_image_files(class_files)
     try:
         if val_dir is not None:
             train = keras.utils.image_dataset_from_directory(

@@ -8,9 +8,11 @@ and the cache holds raw text, not one padded id matrix per sequence length.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from zoo import errors
+from zoo.data import files as data_files
 from zoo.data import folder
 from zoo.data.catalog import SOURCES, get_source
 from zoo.data.pipeline import finish, shuffled
@@ -50,7 +52,8 @@ def read_table(path, *, text_column: str = "text", label_column: str = "label"):
     >>> texts, labels, names = read_table("reviews.csv", text_column="review")
     """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as handle:
+    content = data_files.check_utf8(path.read_bytes(), path)
+    with io.StringIO(content, newline="") as handle:
         reader = csv.DictReader(handle, delimiter=TABLE_SUFFIXES[path.suffix.lower()])
         columns = reader.fieldnames or []
         missing = [c for c in (text_column, label_column) if c not in columns]
@@ -119,19 +122,35 @@ def load_text_folder(root, class_names, validation_fraction: float = 0.2):
     import keras
 
     train_dir, val_dir = folder._split_dirs(Path(root))
+    # Keras reads the files lazily and would pass bytes that are not UTF-8 on to
+    # the tokenizer; name such a file now instead.
+    for directory in (train_dir, val_dir):
+        if directory is not None:
+            for class_files in folder._files_by_class(directory, class_names, (".txt",)):
+                data_files.check_utf8_files(class_files)
     common = dict(
         labels="inferred", label_mode="int", class_names=list(class_names), batch_size=None
     )
-    if val_dir is not None:
-        return (
-            keras.utils.text_dataset_from_directory(
-                train_dir, shuffle=True, seed=_SPLIT_SEED, **common
-            ),
-            keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common),
+    try:
+        if val_dir is not None:
+            return (
+                keras.utils.text_dataset_from_directory(
+                    train_dir, shuffle=True, seed=_SPLIT_SEED, **common
+                ),
+                keras.utils.text_dataset_from_directory(val_dir, shuffle=False, **common),
+            )
+        return keras.utils.text_dataset_from_directory(
+            train_dir,
+            validation_split=validation_fraction,
+            subset="both",
+            seed=_SPLIT_SEED,
+            **common,
         )
-    return keras.utils.text_dataset_from_directory(
-        train_dir, validation_split=validation_fraction, subset="both", seed=_SPLIT_SEED, **common
-    )
+    except ValueError as err:  # no .txt files, or a class missing from a split
+        raise errors.InvalidArgumentError(
+            f"Cannot read text folder dataset {str(root)!r}: {err}. Accepted: class "
+            f"subfolders holding .txt files (ROOT/<class>/*.txt)."
+        ) from err
 
 
 def default_input():

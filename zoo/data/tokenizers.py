@@ -30,6 +30,7 @@ import json
 from pathlib import Path
 
 from zoo import errors, fs, validation
+from zoo.data import files as data_files
 
 VOCABULARY_FILE = "vocabulary.txt"
 CONFIG_FILE = "zoo_tokenizer.json"
@@ -487,7 +488,7 @@ def load_tokenizer(directory):
         )
     # Split on "\n" only: str.splitlines() also breaks on characters such as
     # U+0085 or U+001E, which may sit inside a token, and would shift every id.
-    vocabulary = vocabulary_path.read_text(encoding="utf-8").split("\n")
+    vocabulary = data_files.check_utf8(vocabulary_path.read_bytes(), vocabulary_path).split("\n")
     if vocabulary and vocabulary[-1] == "":
         vocabulary.pop()  # the file ends with a newline
     if not vocabulary:

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from zoo import data, factory, pretrained, recipes
+from zoo import data, factory, pretrained, recipes, validation
 from zoo.exporting import export
 from zoo.runs.rundir import as_run_dir
 
@@ -38,12 +38,14 @@ def evaluate(
     >>> zoo.evaluate("runs/r20")["accuracy"]
     0.97
     """
+    if batch_size is not None:  # 0 must not fall back to the run's batch size
+        validation.check_positive_int("batch_size", batch_size)
     run = as_run_dir(run_dir)
     config, model = run.load()
     _, val_ds = data.get_dataset(
         dataset or config["dataset"],
         model=model,
-        batch_size=batch_size or config["batch_size"],
+        batch_size=batch_size if batch_size is not None else config["batch_size"],
         data_dir=data_dir or config.get("data_dir"),
         augment=False,
         tokenizer=run.load_tokenizer(),

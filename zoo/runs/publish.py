@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from zoo.runs.rundir import as_run_dir
 
 
 def publish_run(
-    run_dir, tag: str, *, directory=None, license: str = "Apache-2.0"
+    run_dir, tag: str, *, directory=None, license: str = "Apache-2.0", overwrite: bool = False
 ) -> pretrained.WeightsEntry:
     """Adds a finished run's weights to the manifest as `model.tag`.
 
@@ -28,6 +29,8 @@ def publish_run(
         directory: str, Path or None. Pretrained directory; defaults to
             `zoo.pretrained.pretrained_dir()`.
         license: str. SPDX license the weights are published under.
+        overwrite: bool. Replace a weight set already published under the
+            same name; without it that is refused and nothing is written.
 
     Returns:
         The new `WeightsEntry`.
@@ -37,18 +40,31 @@ def publish_run(
     >>> zoo.runs.publish_run("runs/r20", "digits").name
     'resnet20.digits'
     """
+    if not isinstance(tag, str) or not tag or not tag.replace("_", "").isalnum():
+        raise WeightsError(f"A weights tag is letters, digits and '_'. Received: tag={tag!r}")
+    if not isinstance(license, str) or not _SPDX.fullmatch(license):
+        raise WeightsError(
+            f"license must be an SPDX license expression, e.g. 'Apache-2.0', 'MIT' or "
+            f"'CC-BY-4.0'. Received: license={license!r}"
+        )
     run = as_run_dir(run_dir)
     config, model = run.load()
     if not config.get("completed"):
         raise WeightsError(
             f"Run {str(run_dir)!r} has not finished training; publish a finished run."
         )
-    if not tag or not tag.replace("_", "").isalnum():
-        raise WeightsError(f"A weights tag is letters, digits and '_'. Received: tag={tag!r}")
     directory = Path(directory) if directory is not None else pretrained.pretrained_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     name = f"{config['model']}.{tag}"
     file = f"{name}.weights.h5"
+    published = {w.name for w in pretrained._load_manifest(str(directory))}
+    if not overwrite and (name in published or (directory / file).exists()):
+        # Shipped weights are what other users load: replacing them must be asked for.
+        raise WeightsError(
+            f"Weights {name!r} are already published in {str(directory)!r}; pass another "
+            f"tag, or overwrite=True (`zoo weights publish --overwrite`) to replace them. "
+            f"Received: tag={tag!r}"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{file}.tmp.weights.h5"
     model.save_weights(str(tmp))
     tokenizer = _ship_tokenizer(run, directory, name)
@@ -74,6 +90,10 @@ def publish_run(
     os.replace(tmp, directory / file)
     pretrained.add_to_manifest(entry, directory)
     return entry
+
+
+# An SPDX expression: identifiers (letters, digits, '.', '-', '+') joined by AND/OR/WITH.
+_SPDX = re.compile(r"[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*")
 
 
 def train_command(config: dict) -> str:

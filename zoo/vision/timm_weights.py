@@ -174,6 +174,20 @@ def builder_kwargs(config: dict, path: Path) -> dict:
         config: dict. timm's `config.json` (may be empty).
         path: Path. The checkpoint, read for the class count without a config.
     """
+    try:
+        return _builder_kwargs(config, path)
+    except Exception as err:
+        # safetensors raises its own error types for a bad header; a config.json
+        # with odd values fails in int()/float()/unpacking. Either way the user
+        # gets the file and the reason, not a library traceback.
+        raise WeightsError(
+            f"Cannot read the timm checkpoint {str(path)!r} (config {config!r:.200}): "
+            f"{type(err).__name__}: {err}. Accepted: a timm folder (config.json + "
+            f"model.safetensors) or a .safetensors file as timm publishes them."
+        ) from err
+
+
+def _builder_kwargs(config: dict, path: Path) -> dict:
     kwargs = {}
     if "num_classes" in config:
         kwargs["num_classes"] = int(config["num_classes"])
