@@ -127,6 +127,8 @@ def _cmd_export(args) -> int:
             formats=formats,
             examples=args.examples,
             overwrite=args.overwrite,
+            quantize=args.quantize,
+            max_accuracy_drop=args.max_accuracy_drop,
         )
     )
     return 0
@@ -384,6 +386,17 @@ def _parser() -> argparse.ArgumentParser:
         "--examples", type=_positive_int, default=32, help="validation images to verify on"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="also write model.int8.onnx, refused if validation accuracy drops too much",
+    )
+    p.add_argument(
+        "--max-accuracy-drop",
+        type=float,
+        default=0.01,
+        help="largest accepted int8 accuracy drop, a fraction (default 0.01: one point)",
+    )
     p.set_defaults(handler=_cmd_export)
 
     p = sub.add_parser(
