@@ -51,6 +51,7 @@ def main(argv=None) -> int:
         default=TIME_BUDGET_S,
         help="seconds per figure before repeats stop early",
     )
+    parser.add_argument("--quantize", choices=["int8"], help="also time the int8 ONNX file")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this file")
     args = parser.parse_args(argv)
     try:
@@ -72,6 +73,7 @@ def main(argv=None) -> int:
             train_steps=args.train_steps,
             formats=formats,
             time_budget_s=args.time_budget,
+            quantize=args.quantize,
         )
         print(format_bench(result))
         print(f"(measured in {time.perf_counter() - start:.0f} s)\n", flush=True)

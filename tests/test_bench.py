@@ -36,6 +36,7 @@ def tiny(artifacts):
         train_batch=4,
         train_steps=2,
         tmp_dir=artifacts,
+        quantize="int8",
         **TINY,
     )
 
@@ -53,6 +54,8 @@ def test_bench_measures_every_runtime(tiny):
         assert all(ms > 0 and math.isfinite(ms) for ms in by_batch.values()), runtime
         assert tiny.speedup(runtime, 1) > 0
     assert tiny.speedup(BASELINE, 2) == 1.0
+    assert tiny.speedup("savedmodel", 1, against="savedmodel") == 1.0
+    assert tiny.quantize == "int8"
     json.dumps(tiny.to_dict())
 
 
@@ -60,7 +63,8 @@ def test_bench_keeps_artifacts_in_tmp_dir(tiny, artifacts):
     assert Path(tiny.artifact_dir).parent == artifacts.resolve()
     assert (Path(tiny.artifact_dir) / "savedmodel" / "saved_model.pb").is_file()
     assert (Path(tiny.artifact_dir) / "model.onnx").is_file()
-    assert set(tiny.artifact_mb) == {"savedmodel", "onnx"}
+    assert (Path(tiny.artifact_dir) / "model.int8.onnx").is_file()
+    assert set(tiny.artifact_mb) == {"savedmodel", "onnx", "onnx_int8"}
     assert all(mb > 0 for mb in tiny.artifact_mb.values())
 
 
@@ -72,6 +76,8 @@ def test_format_bench_shows_runtimes_and_figures(tiny):
         "8x8x1",
         "examples/s",
         "b2 speedup",
+        "b2 vs sm",
+        "int8 vs onnxruntime fp32: b1 ",
         "savedmodel",
         "onnx",
         *RUNTIME_LABELS.values(),
@@ -82,6 +88,29 @@ def test_format_bench_shows_runtimes_and_figures(tiny):
         for batch, ms in by_batch.items():
             assert f"{ms:.2f}" in text
             assert f"{tiny.speedup(runtime, batch):.2f}x" in text
+            assert f"{tiny.speedup(runtime, batch, 'savedmodel'):.2f}x" in text
+
+
+def test_cli_json_prints_figures_and_both_ratio_tables(monkeypatch, capsys, tiny):
+    seen = {}
+
+    def fake_bench(name, **kwargs):
+        seen.update(kwargs)
+        return tiny
+
+    monkeypatch.setattr("zoo.bench.bench", fake_bench)
+    assert main(["bench", "resnet20", "--quantize", "int8", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)  # stdout is the JSON alone
+    assert seen["quantize"] == "int8"
+    assert figures["latency_ms"]["onnxruntime_int8"]["1"] > 0
+    ratios = figures["speedup"]
+    assert set(ratios) == {"vs_keras_predict_on_batch", "vs_savedmodel", "int8_vs_onnxruntime"}
+    assert ratios["vs_savedmodel"]["onnxruntime"]["2"] == pytest.approx(
+        tiny.speedup("onnxruntime", 2, against="savedmodel")
+    )
+    assert ratios["int8_vs_onnxruntime"]["1"] == pytest.approx(
+        tiny.speedup("onnxruntime_int8", 1, against="onnxruntime")
+    )
 
 
 def test_one_format_without_training():
@@ -99,7 +128,7 @@ def test_one_format_without_training():
     ]
     text = format_bench(result)
     assert "train: not measured" in text and "artifacts: onnx" in text
-    assert "savedmodel" not in text
+    assert "savedmodel" not in text and "vs sm" not in text and "int8" not in text
 
 
 @pytest.mark.parametrize(
@@ -114,6 +143,7 @@ def test_one_format_without_training():
         (dict(train_batch=0), "train_batch=0"),
         (dict(train_steps=-1), "train_steps=-1"),
         (dict(formats=("keras", "tflite")), "formats='tflite'"),
+        (dict(quantize="int4"), "quantize='int4'"),
         (dict(time_budget_s=0), "time_budget_s=0"),
     ],
 )

@@ -17,6 +17,11 @@ Example:
 >>> result = bench("resnet20", batch_sizes=(1, 32), repeats=20)
 >>> print(format_bench(result))
 >>> result.speedup("onnxruntime", 1)      # Keras ms / onnxruntime ms at batch 1
+>>> result.speedup("onnxruntime", 1, against="savedmodel")
+
+`bench(..., quantize="int8")` (`zoo bench NAME --quantize int8`) adds the
+int8 ONNX file as an `onnxruntime int8` row; `zoo bench NAME --json` prints
+`BenchResult.to_dict()` (figures and both ratio tables) for scripts.
 """
 
 from __future__ import annotations
@@ -31,22 +36,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zoo import errors, factory, recipes, registry, validation
-from zoo.exporting.formats import FORMATS as EXPORT_FORMATS  # imports no TensorFlow
+from zoo.exporting.formats import DEFAULT_FORMATS, QUANTIZED  # import no TensorFlow
+from zoo.exporting.formats import FORMATS as EXPORT_FORMATS
 
-# Keras first (the baseline), then every export format in its table's order.
-FORMATS = ("keras", *EXPORT_FORMATS)
+# Keras first (the baseline), then every unquantized export format in its
+# table's order; `quantize=` adds a quantized one.
+FORMATS = ("keras", *DEFAULT_FORMATS)
 # Rows of the latency table, in the order they are measured. The ratios are
 # taken against BASELINE: `predict_on_batch` runs Keras' own compiled predict
 # step without `predict()`'s per-call setup (data adapter, callbacks), so it is
 # the fair "Keras" figure to set an exported runtime against.
 BASELINE = "keras_predict_on_batch"
+# The second ratio column: what a deployer of the SavedModel would gain.
+SECOND_BASELINE = "savedmodel"
 RUNTIME_LABELS = {
     "keras_predict_on_batch": "keras predict_on_batch",
     "keras_call": "keras tf.function call",
     "keras_predict": "keras predict",
     "savedmodel": "savedmodel serve",
     "onnxruntime": "onnxruntime cpu",
+    "onnxruntime_int8": "onnxruntime int8",
 }
+# Rows compared with the float ONNX row in `to_dict()["int8_speedup"]`.
+_INT8_AGAINST = "onnxruntime"
 # The first call traces a graph or allocates buffers. One more slow call
 # (caches settling) is absorbed by the median, so a second warm-up call would
 # only cost time: seconds a call for ResNet-50 at batch 32 on two cores.
@@ -84,6 +96,9 @@ class BenchResult:
         artifact_mb: dict. `{format: size in MB}` of each artifact.
         artifact_dir: str or None. Where the artifacts were kept, if asked.
         environment: dict. Library versions and CPU count.
+        quantize: str or None. `"int8"` when the int8 ONNX row was timed
+            (its static scales calibrated on the random inputs: a latency
+            figure only; `zoo export --quantize int8` measures accuracy).
     """
 
     model: str
@@ -103,24 +118,53 @@ class BenchResult:
     artifact_mb: dict
     artifact_dir: str | None
     environment: dict
+    quantize: str | None = None
 
-    def speedup(self, runtime: str, batch: int) -> float:
-        """How many times faster than Keras `predict_on_batch` `runtime` is.
+    def speedup(self, runtime: str, batch: int, against: str = BASELINE) -> float:
+        """How many times faster than `against` (Keras `predict_on_batch`) `runtime` is.
 
         Args:
             runtime: str. A key of `latency_ms`, e.g. `"onnxruntime"`.
             batch: int. One of `batch_sizes`.
+            against: str. The runtime it is compared with, a key of
+                `latency_ms`, e.g. `"savedmodel"`.
 
         Example:
 
         >>> result.speedup("onnxruntime", 1)
         2.7
+        >>> result.speedup("onnxruntime", 32, against="savedmodel")
+        1.1
         """
-        return self.latency_ms[BASELINE][batch] / self.latency_ms[runtime][batch]
+        return self.latency_ms[against][batch] / self.latency_ms[runtime][batch]
+
+    def speedups(self, against: str) -> dict:
+        """`{runtime: {batch: ratio}}` of every runtime against `against`.
+
+        Args:
+            against: str. A key of `latency_ms`.
+        """
+        return {
+            runtime: {b: self.speedup(runtime, b, against) for b in self.batch_sizes}
+            for runtime in self.latency_ms
+        }
 
     def to_dict(self) -> dict:
-        """The figures as plain Python values (JSON turns batch keys into str)."""
-        return dataclasses.asdict(self)
+        """The figures as plain Python values (JSON turns batch keys into str).
+
+        Besides the fields, `speedup` holds the ratio tables side by side
+        (`{"vs_keras_predict_on_batch": {runtime: {batch: x}}, "vs_savedmodel":
+        ..., "int8_vs_onnxruntime": {batch: x}}`, each where measured), so
+        scripts compare runs without recomputing them.
+        """
+        ratios = {f"vs_{BASELINE}": self.speedups(BASELINE)}
+        if SECOND_BASELINE in self.latency_ms:
+            ratios[f"vs_{SECOND_BASELINE}"] = self.speedups(SECOND_BASELINE)
+        if "onnxruntime_int8" in self.latency_ms and _INT8_AGAINST in self.latency_ms:
+            ratios[f"int8_vs_{_INT8_AGAINST}"] = {
+                b: self.speedup("onnxruntime_int8", b, _INT8_AGAINST) for b in self.batch_sizes
+            }
+        return {**dataclasses.asdict(self), "speedup": ratios}
 
 
 def bench(
@@ -136,6 +180,7 @@ def bench(
     formats: Sequence[str] = FORMATS,
     time_budget_s: float = TIME_BUDGET_S,
     tmp_dir: str | Path | None = None,
+    quantize: str | None = None,
 ) -> BenchResult:
     """Measures a registered model on random inputs that fit its input spec.
 
@@ -166,6 +211,10 @@ def bench(
             which rounds stop early (at least `MIN_REPEATS` are kept).
         tmp_dir: str, Path or None. Where to write the exported artifacts
             and keep them; a temporary directory removed afterwards if None.
+        quantize: str or None. `"int8"` adds the int8 ONNX file's row
+            (`onnxruntime_int8`), made from the float ONNX file as
+            `zoo.export(..., quantize="int8")` makes it; static scales are
+            calibrated on the random benchmark inputs (latency only).
 
     Returns:
         A `BenchResult`; print it with `format_bench`.
@@ -183,6 +232,11 @@ def bench(
         formats = (formats,)
     for fmt in formats:
         validation.check_choice("formats", fmt, FORMATS)
+    if quantize is not None:
+        validation.check_choice("quantize", quantize, tuple(QUANTIZED))
+        quantized = EXPORT_FORMATS[QUANTIZED[quantize]]
+        formats = (*formats, *((quantized.base,) if quantized.base not in formats else ()))
+        formats = (*formats, quantized.name)
     if (
         isinstance(time_budget_s, bool)
         or not isinstance(time_budget_s, (int, float))
@@ -208,7 +262,13 @@ def bench(
         # format's runtime row.
         for fmt in (f for f in EXPORT_FORMATS.values() if f.name in formats):
             start = time.perf_counter()
-            path = fmt.export(model, out / fmt.artifact_name)
+            context = {}
+            if fmt.base is not None:  # made from its base's artifact, written just before
+                context = {
+                    "base": out / EXPORT_FORMATS[fmt.base].artifact_name,
+                    "calibration": input_spec.random_batch(32, seed=0),
+                }
+            path = fmt.export(model, out / fmt.artifact_name, **context)
             export_s[fmt.name] = time.perf_counter() - start
             artifact_mb[fmt.name] = _size_mb(path)
             makers[fmt.runtime] = fmt.load(path)
@@ -251,6 +311,7 @@ def bench(
         artifact_mb=artifact_mb,
         artifact_dir=kept,
         environment=_environment(),
+        quantize=quantize,
     )
 
 
@@ -282,21 +343,39 @@ def format_bench(result: BenchResult) -> str:
             f"{result.train_steps} timed step{'s' * (result.train_steps != 1)} "
             f"after the tracing step)"
         )
+    versus_savedmodel = SECOND_BASELINE in result.latency_ms
     lines.append(
         f"inference latency: median ms of up to {result.repeats} interleaved calls "
         f"after {WARMUP_CALLS} warm-up call{'s' * (WARMUP_CALLS != 1)}; speedup = "
         f"{RUNTIME_LABELS[BASELINE]} ms / runtime ms"
+        + (
+            f"; vs sm = {RUNTIME_LABELS[SECOND_BASELINE]} ms / runtime ms"
+            if versus_savedmodel
+            else ""
+        )
     )
     width = max(len(RUNTIME_LABELS[r]) for r in result.latency_ms) + 2
     header = f"  {'runtime':<{width}}"
     header += "".join(f"{f'b{b} ms':>11}" for b in sizes)
     header += "".join(f"{f'b{b} speedup':>13}" for b in sizes)
+    if versus_savedmodel:
+        header += "".join(f"{f'b{b} vs sm':>11}" for b in sizes)
     lines.append(header)
     for runtime, by_batch in result.latency_ms.items():
         row = f"  {RUNTIME_LABELS[runtime]:<{width}}"
         row += "".join(f"{by_batch[b]:>11.2f}" for b in sizes)
         row += "".join(f"{result.speedup(runtime, b):>12.2f}x" for b in sizes)
+        if versus_savedmodel:
+            row += "".join(f"{result.speedup(runtime, b, SECOND_BASELINE):>10.2f}x" for b in sizes)
         lines.append(row)
+    if "onnxruntime_int8" in result.latency_ms and _INT8_AGAINST in result.latency_ms:
+        lines.append(
+            "  int8 vs onnxruntime fp32: "
+            + ", ".join(
+                f"b{b} {result.speedup('onnxruntime_int8', b, _INT8_AGAINST):.2f}x" for b in sizes
+            )
+            + " (latency only: scales calibrated on the random inputs)"
+        )
     short = [f"b{b}: {n}" for b, n in result.rounds.items() if n < result.repeats]
     if short:
         lines.append("  fewer calls (time budget ran out): " + ", ".join(short))

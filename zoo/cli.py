@@ -127,6 +127,8 @@ def _cmd_export(args) -> int:
             formats=formats,
             examples=args.examples,
             overwrite=args.overwrite,
+            quantize=args.quantize,
+            max_accuracy_drop=args.max_accuracy_drop,
         )
     )
     return 0
@@ -241,17 +243,17 @@ def _cmd_bench(args) -> int:
         for k, v in (("train_batch", args.train_batch), ("train_steps", args.train_steps))
         if v is not None
     }
-    print(
-        bench.format_bench(
-            bench.bench(
-                args.name,
-                batch_sizes=sizes,
-                repeats=args.repeats,
-                overrides=_parse_overrides(args.set),
-                **optional,
-            )
-        )
+    if args.quantize is not None:
+        optional["quantize"] = args.quantize
+    result = bench.bench(
+        args.name,
+        batch_sizes=sizes,
+        repeats=args.repeats,
+        overrides=_parse_overrides(args.set),
+        **optional,
     )
+    # --json: the figures alone on stdout, for scripts to parse and compare.
+    print(json.dumps(result.to_dict(), indent=2) if args.json else bench.format_bench(result))
     return 0
 
 
@@ -405,6 +407,17 @@ def _parser() -> argparse.ArgumentParser:
         "--examples", type=_positive_int, default=32, help="validation images to verify on"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="also write model.int8.onnx, refused if validation accuracy drops too much",
+    )
+    p.add_argument(
+        "--max-accuracy-drop",
+        type=float,
+        default=0.01,
+        help="largest accepted int8 accuracy drop, a fraction (default 0.01: one point)",
+    )
     p.set_defaults(handler=_cmd_export)
 
     p = sub.add_parser(
@@ -420,6 +433,10 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="model override, e.g. --set input_shape=[64,64,3] (repeatable)",
+    )
+    p.add_argument("--quantize", choices=["int8"], help="also time the int8 ONNX file")
+    p.add_argument(
+        "--json", action="store_true", help="print the figures and ratios as JSON instead"
     )
     p.set_defaults(handler=_cmd_bench)
 

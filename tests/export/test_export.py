@@ -147,7 +147,14 @@ def test_artifacts_run_without_zoo(exported, model, images, tmp_path):
     np.testing.assert_allclose(ran["case1/outputs"], expected[:1], atol=1e-5)
     assert list(ran["declared/images"]) == [-1, 8, 8, 1]
     # What each runner may import at all (parsed, so docstrings don't count).
-    assert _imports(FORMATS["onnx"].runner) <= {"os", "sys", "numpy", "onnxruntime", "tokenizers"}
+    assert _imports(FORMATS["onnx"].runner) <= {
+        "os",
+        "sys",
+        "time",
+        "numpy",
+        "onnxruntime",
+        "tokenizers",
+    }
     assert _imports(FORMATS["savedmodel"].runner) <= {
         "sys",
         "numpy",

@@ -1,9 +1,12 @@
-"""Verified export: SavedModel and ONNX, each checked against Keras.
+"""Verified export: SavedModel and ONNX, each checked against Keras; int8 ONNX on request.
 
 `export(model, out_dir)` writes `out_dir/savedmodel/`, `out_dir/model.onnx`
-and `out_dir/metadata.json`. Every artifact is loaded back in a separate
-process in the runtime a deployer uses and compared with the Keras model on
-the same inputs; the export only lands at `out_dir` (by rename) when all pass.
+and `out_dir/metadata.json`; `quantize="int8"` adds `out_dir/model.int8.onnx`
+(`zoo.exporting.quantize`), held to an accuracy gate on labelled validation
+examples against the float ONNX file instead of max |diff|. Every artifact
+is loaded back in a separate process in the runtime a deployer uses and
+compared with the Keras model on the same inputs; the export only lands at
+`out_dir` (by rename) when all pass.
 The formats themselves (artifact name, exporter, clean-process runner) are the
 table in `zoo.exporting.formats`. Each artifact is checked on several shapes
 (batch sizes, and shorter token ids or clips: `zoo.exporting.cases`), all in
@@ -18,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -29,6 +33,7 @@ import numpy as np
 from zoo import errors
 from zoo.exporting import verify
 from zoo.exporting.cases import model_cases, text_cases
+from zoo.exporting.formats import DEFAULT_FORMATS, QUANTIZED
 from zoo.exporting.formats import FORMATS as _TABLE
 from zoo.exporting.metadata import build_metadata
 from zoo.exporting.onnx import OPSET, float32_copy
@@ -36,8 +41,10 @@ from zoo.exporting.report import ExportReport, FormatResult, shapes_text
 from zoo.inputs import for_model as input_of
 
 # The names of the formats `export` writes by default, in the table's order.
-FORMATS = tuple(_TABLE)
+FORMATS = DEFAULT_FORMATS
 DEFAULT_ATOL = 1e-5
+# One point of accuracy: the largest drop a quantized artifact may show.
+DEFAULT_MAX_ACCURACY_DROP = 0.01
 _RANDOM_EXAMPLES = 8
 
 __all__ = ["ExportReport", "FORMATS", "FormatResult", "export"]
@@ -55,6 +62,10 @@ def export(
     atol: float | None = None,
     extra_metadata: dict | None = None,
     tokenizer=None,
+    quantize: str | None = None,
+    calibration=None,
+    validation_data=None,
+    max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
 ) -> ExportReport:
     """Exports a Keras model and verifies each artifact against it.
 
@@ -83,12 +94,26 @@ def export(
             the graph) and the ONNX file gets the tokenizer's files beside
             it (`tokenizer.json`, Hugging Face's `tokenizer_config.json`,
             `vocabulary.txt`, ...), checked to tokenize identically.
+        quantize: str or None. `"int8"` also writes `model.int8.onnx` (and
+            `model.onnx`, its float source, whatever `formats` says): static
+            QDQ for convolutional graphs, dynamic for LSTM and attention
+            graphs (`zoo.exporting.quantize`).
+        calibration: model inputs or None. Real training examples (numpy
+            array, dict by input name, or raw strings with `tokenizer`) that
+            calibrate static quantization; needed for convolutional models.
+        validation_data: tuple `(inputs, labels)` or None. Labelled
+            validation examples (inputs as for `calibration`) for the
+            accuracy gate; needed with `quantize`.
+        max_accuracy_drop: float. Largest accepted drop of the quantized
+            artifact's accuracy below the float ONNX file's on
+            `validation_data`, as a fraction (0.01: one point).
 
     Returns:
         An `ExportReport` (all formats passed).
 
     Raises:
-        ExportVerificationError: an artifact differs; nothing is written.
+        ExportVerificationError: an artifact differs, or a quantized one
+            loses more than `max_accuracy_drop`; nothing is written.
         ExportError: bad arguments, an existing `out_dir`, or an artifact that
             does not run.
 
@@ -103,6 +128,9 @@ def export(
     if not isinstance(model, keras.Model):
         raise errors.ExportError(f"export needs a keras.Model. Received: model={model!r}")
     formats = _check_formats(formats)
+    quantized = _check_quantize(quantize, validation_data, max_accuracy_drop)
+    if quantized is not None:  # the float file is its source, and is kept
+        formats = tuple(dict.fromkeys((*formats, _TABLE[quantized].base, quantized)))
     if atol is None:
         atol = getattr(input_of(model), "export_atol", DEFAULT_ATOL)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol > 0:
@@ -123,6 +151,16 @@ def export(
         cases = model_cases(model, _feeds(model, inputs))
     expected = [_keras_outputs(model, c.keras_inputs) for c in cases]
     name = model_name or model.name
+    context = {}
+    if quantized is not None:
+        context = {
+            "calibration": _model_inputs(model, calibration, tokenizer, "calibration"),
+            "validation": (
+                _model_inputs(model, validation_data[0], tokenizer, "validation_data"),
+                np.asarray(validation_data[1]).reshape(-1),
+            ),
+            "max_accuracy_drop": float(max_accuracy_drop),
+        }
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
@@ -131,7 +169,7 @@ def export(
         if tokenizer is not None:
             tokenizer.save(staging)  # tokenizer.json and Hugging Face's config among them
         results = tuple(
-            _export_one(model, fmt, staging, out_dir, cases, expected, atol, tokenizer)
+            _export_one(model, fmt, staging, out_dir, cases, expected, atol, tokenizer, context)
             for fmt in formats
         )
         report = ExportReport(
@@ -142,9 +180,7 @@ def export(
             raise errors.ExportVerificationError(
                 "Export verification failed: "
                 + "; ".join(
-                    f"{r.format}: max |diff| {r.max_abs_diff:.3g} (accepted <= {atol:g}), "
-                    f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%), worst on "
-                    f"{shapes_text([r.worst_case['shapes']])}"
+                    _failure_text(r)
                     + (
                         ", tokenizer.json ids differ from the in-graph tokenizer"
                         if r.tokens_match is False
@@ -169,6 +205,65 @@ def export(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _failure_text(r: FormatResult) -> str:
+    if r.quantization is not None:
+        return (
+            f"{r.format}: accuracy {r.accuracy:.4f} against the float model's "
+            f"{r.reference_accuracy:.4f} on {r.accuracy_examples} validation examples, a drop "
+            f"of {r.accuracy_drop * 100:.2f} points (accepted <= {r.max_accuracy_drop * 100:g})"
+        )
+    return (
+        f"{r.format}: max |diff| {r.max_abs_diff:.3g} (accepted <= {r.atol:g}), "
+        f"argmax agreement {r.argmax_agreement:.1%} (accepted 100%), worst on "
+        f"{shapes_text([r.worst_case['shapes']])}"
+    )
+
+
+def _check_quantize(quantize, validation_data, max_accuracy_drop) -> str | None:
+    """The quantized format `quantize` adds (None for none), arguments checked."""
+    if quantize is None:
+        return None
+    if quantize not in QUANTIZED:
+        raise errors.InvalidArgumentError(
+            f"quantize must be None or one of {list(QUANTIZED)}. Received: quantize={quantize!r}"
+        )
+    if (
+        isinstance(max_accuracy_drop, bool)
+        or not isinstance(max_accuracy_drop, (int, float))
+        or not 0 <= max_accuracy_drop <= 1
+    ):
+        raise errors.InvalidArgumentError(
+            "max_accuracy_drop must be a fraction in [0, 1] (0.01: one point of accuracy). "
+            f"Received: max_accuracy_drop={max_accuracy_drop!r}"
+        )
+    if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+        raise errors.InvalidArgumentError(
+            f"quantize={quantize!r} verifies the quantized model by its accuracy: pass "
+            "validation_data=(inputs, labels), labelled validation examples. Received: "
+            f"validation_data={str(validation_data)[:80]}"
+        )
+    return QUANTIZED[quantize]
+
+
+def _model_inputs(model, inputs, tokenizer, argument: str):
+    """Model inputs (checked arrays) from arrays, dicts, or raw texts with a tokenizer."""
+    if inputs is None:
+        return None
+    if tokenizer is not None and _is_texts(inputs):
+        ids = tokenizer(list(np.asarray(inputs).tolist()))
+        inputs = {k: v.numpy() for k, v in ids.items()} if isinstance(ids, dict) else ids.numpy()
+    try:
+        feeds = _feeds(model, inputs)
+    except errors.InvalidArgumentError as err:
+        raise errors.InvalidArgumentError(f"{argument}: {err}") from None
+    return next(iter(feeds.values())) if len(feeds) == 1 else feeds
+
+
+def _is_texts(inputs) -> bool:
+    values = np.asarray(inputs) if isinstance(inputs, (list, tuple, np.ndarray)) else None
+    return values is not None and values.dtype.kind in "US"
 
 
 def _check_formats(formats) -> tuple:
@@ -255,14 +350,23 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join("batch" if i == 0 else str(d) for i, d in enumerate(shape)) + ")"
 
 
-def _export_one(model, fmt, staging, out_dir, cases, expected, atol, tokenizer) -> FormatResult:
+def _export_one(
+    model, fmt, staging, out_dir, cases, expected, atol, tokenizer, context
+) -> FormatResult:
     """Writes `fmt` into `staging`, runs it on every case in one clean process,
-    compares each case with Keras; the result holds the worst figures."""
+    compares each case with Keras; the result holds the worst figures. A
+    quantized format is made from its base's artifact and also goes through
+    the accuracy gate (`_gated`)."""
     start = time.perf_counter()
-    artifact_name = _TABLE[fmt].artifact_name
-    artifact = staging / artifact_name
+    entry = _TABLE[fmt]
+    artifact = staging / entry.artifact_name
+    base = staging / _TABLE[entry.base].artifact_name if entry.base else None
     try:
-        _TABLE[fmt].export(model, artifact, tokenizer=tokenizer)
+        entry.export(
+            model, artifact, tokenizer=tokenizer, base=base, calibration=context.get("calibration")
+        )
+    except errors.ZooError:
+        raise
     except Exception as err:  # converters raise many types; name the format
         raise errors.ExportError(f"Exporting {model.name!r} to {fmt} failed: {err}") from err
     ran = verify.run_artifact(fmt, artifact, [case.feeds for case in cases])
@@ -280,17 +384,40 @@ def _export_one(model, fmt, staging, out_dir, cases, expected, atol, tokenizer) 
         if "token_ids" in got:  # the deployer's tokenizer.json against the in-graph tokenizer
             same = bool(np.array_equal(got["token_ids"], case.token_ids))
             tokens_match = same and tokens_match is not False
-    return FormatResult(
+    result = FormatResult(
         fmt,
-        str(out_dir / artifact_name),
+        str(out_dir / entry.artifact_name),
         max(c["max_abs_diff"] for c in checked),
         min(c["argmax_agreement"] for c in checked),
         int(expected[0].shape[0]),
         float(atol),
-        time.perf_counter() - start,
+        0.0,
         tokens_match,
         tuple(checked),
         ran["declared"],
+    )
+    if entry.quantize is not None:
+        result = _gated(result, entry, artifact, base, context)
+    return dataclasses.replace(result, seconds=time.perf_counter() - start)
+
+
+def _gated(result: FormatResult, entry, artifact, base, context) -> FormatResult:
+    """The result with the accuracy gate's figures: the quantized artifact and
+    its float base, each run in a clean process on the labelled examples."""
+    from zoo.exporting.quantize import quantization_mode
+
+    inputs, labels = context["validation"]
+    quantized = verify.accuracy(entry.name, artifact, inputs, labels)
+    reference = verify.accuracy(entry.base, base, inputs, labels)
+    return dataclasses.replace(
+        result,
+        quantization=quantization_mode(base),
+        accuracy=quantized["accuracy"],
+        reference_accuracy=reference["accuracy"],
+        max_accuracy_drop=context["max_accuracy_drop"],
+        accuracy_examples=quantized["examples"],
+        latency_ms=quantized["latency_ms"],
+        reference_latency_ms=reference["latency_ms"],
     )
 
 

@@ -4,7 +4,8 @@ Started by `zoo.exporting.verify` as `python -I _run_onnxruntime.py FILE IN OUT`
 it fails if TensorFlow or zoo got imported, so a passing check proves the file
 runs without either. `IN.npz` holds several cases (`case0/images`,
 `case1/images`, ...: other batch sizes and lengths), all run in this one
-process; `OUT.npz` gets `caseK/outputs` per case and `declared/NAME`, each
+process; `OUT.npz` gets `caseK/outputs` and `caseK/ms` (the call's wall
+time, for the int8 accuracy gate's latency) per case and `declared/NAME`, each
 input's shape as the file declares it (-1 for a dynamic axis). Given
 `caseK/texts`, it tokenizes them with the `tokenizer.json` beside the model
 through Hugging Face `tokenizers` (the deployer's path) and returns the ids
@@ -13,6 +14,7 @@ it produced too (`caseK/token_ids`).
 
 import os
 import sys
+import time
 
 import numpy as np
 import onnxruntime as ort
@@ -36,7 +38,9 @@ def main(artifact: str, inputs_path: str, outputs_path: str) -> None:
             feeds = {names[0]: next(iter(feeds.values()))}
         else:  # ONNX input names may carry a suffix (`token_ids:0`)
             feeds = {name: feeds[_base(name, feeds)] for name in names}
+        start = time.perf_counter()
         results[f"{case}/outputs"] = session.run(None, feeds)[0]
+        results[f"{case}/ms"] = np.float64((time.perf_counter() - start) * 1000.0)
     for i in session.get_inputs():  # str (dim_param) or None: dynamic
         results[f"declared/{i.name}"] = np.array(
             [d if isinstance(d, int) else -1 for d in i.shape], np.int64

@@ -2,7 +2,10 @@
 
 `zoo.export` writes and verifies an artifact through its entry here and
 `zoo bench` writes and times one through the same entry, so adding a format
-means adding one `ExportFormat` to `FORMATS`. Importing this module imports
+means adding one `ExportFormat` to `FORMATS`. A quantized format (`quantize`
+set) is derived from another format's artifact (`base`), written only when
+`zoo.export(..., quantize=)` asks for it, and verified by an accuracy gate
+instead of max |diff|. Importing this module imports
 neither TensorFlow nor onnxruntime (`import zoo.bench` stays light): each
 function imports its runtime when called.
 
@@ -45,6 +48,12 @@ class ExportFormat:
         load: callable. `load(path) -> make_call`, for `zoo bench`:
             `make_call(x)` returns a no-argument callable that runs the loaded
             artifact on the batch `x` (numpy array, or dict by input name).
+        base: str or None. The format whose artifact this one is made from
+            (`export` then gets `base=` its path); None for a format made
+            from the Keras model alone.
+        quantize: str or None. The `quantize=` value of `zoo.export` that
+            adds this format (`"int8"`); None for the formats written by
+            default. Quantized artifacts pass an accuracy gate, not max |diff|.
 
     Example:
 
@@ -58,9 +67,11 @@ class ExportFormat:
     runner: Path
     export: Callable[..., Path]
     load: Callable[[Path], Callable]
+    base: str | None = None
+    quantize: str | None = None
 
 
-def _export_savedmodel(model, path, tokenizer=None) -> Path:
+def _export_savedmodel(model, path, tokenizer=None, **_context) -> Path:
     """Writes a SavedModel; with a tokenizer, one that serves raw strings.
 
     Args:
@@ -68,13 +79,14 @@ def _export_savedmodel(model, path, tokenizer=None) -> Path:
         path: str or Path. The SavedModel directory to create.
         tokenizer: WordTokenizer, WordPieceTokenizer or None. Traced into the
             graph, so `serve` takes strings.
+        **_context: other formats' inputs (`base`, `calibration`), unused.
     """
     if tokenizer is not None:
         return export_text_savedmodel(model, tokenizer, path)
     return export_savedmodel(model, path)
 
 
-def _export_onnx(model, path, tokenizer=None) -> Path:
+def _export_onnx(model, path, tokenizer=None, **_context) -> Path:
     """Writes an ONNX file at `OPSET` (mixed-precision models in float32).
 
     Args:
@@ -82,8 +94,36 @@ def _export_onnx(model, path, tokenizer=None) -> Path:
         path: str or Path. The `.onnx` file to create.
         tokenizer: ignored. The graph takes token ids; `zoo.export` writes
             `tokenizer.json` beside the file for the deployer to make them.
+        **_context: other formats' inputs (`base`, `calibration`), unused.
     """
     return export_onnx(model, path, opset=OPSET)
+
+
+def _export_onnx_int8(model, path, tokenizer=None, base=None, calibration=None) -> Path:
+    """Writes an int8 ONNX file (`zoo.exporting.quantize`): static QDQ for
+    convolutional graphs, calibrated on `calibration`; dynamic otherwise.
+
+    Args:
+        model: keras.Model. Exported to a float ONNX file first when `base`
+            is None.
+        path: str or Path. The int8 `.onnx` file to create.
+        tokenizer: ignored, as for `"onnx"`.
+        base: str, Path or None. The float ONNX file to quantize.
+        calibration: numpy array, dict or None. Real training examples
+            (model inputs) for static quantization.
+    """
+    import tempfile
+
+    from zoo.exporting.quantize import quantize_int8
+
+    path = Path(path)
+    if base is not None:
+        quantize_int8(base, path, calibration=calibration)
+        return path
+    with tempfile.TemporaryDirectory(prefix="zoo-int8-") as tmp:
+        float_path = export_onnx(model, Path(tmp) / "model.onnx", opset=OPSET)
+        quantize_int8(float_path, path, calibration=calibration)
+    return path
 
 
 def _load_savedmodel(path) -> Callable:
@@ -151,5 +191,19 @@ FORMATS: dict[str, ExportFormat] = {
             export=_export_onnx,
             load=_load_onnxruntime,
         ),
+        ExportFormat(
+            "onnx_int8",
+            artifact_name="model.int8.onnx",
+            runtime="onnxruntime_int8",
+            runner=_HERE / "_run_onnxruntime.py",
+            export=_export_onnx_int8,
+            load=_load_onnxruntime,
+            base="onnx",
+            quantize="int8",
+        ),
     )
 }
+# The formats `zoo.export` writes unless told otherwise: the unquantized ones.
+DEFAULT_FORMATS = tuple(name for name, fmt in FORMATS.items() if fmt.quantize is None)
+# `quantize=` values and the formats they add.
+QUANTIZED = {fmt.quantize: name for name, fmt in FORMATS.items() if fmt.quantize is not None}

@@ -58,6 +58,7 @@ def build_metadata(model, *, model_name, labels, report, opset, extra, tokenizer
         # Paths relative to the export directory: they stay right when it moves.
         "artifacts": {r.format: Path(r.path).name for r in report.formats},
         "verification": _relative(report.to_dict()),
+        **_quantized_section(report),
         "onnx_opset": opset,
         "versions": {
             p: _version(p)
@@ -99,6 +100,27 @@ def dynamic_axes(model, report) -> dict:
         ]
         axes[name] = {axis: named[axis] for axis in free}
     return axes
+
+
+def _quantized_section(report) -> dict:
+    """`{"quantized": {format: gate figures}}` when the export holds a quantized artifact."""
+    gated = {
+        r.format: {
+            "artifact": Path(r.path).name,
+            "mode": r.quantization,
+            "accuracy": r.accuracy,
+            "float_accuracy": r.reference_accuracy,
+            "accuracy_drop": r.accuracy_drop,
+            "max_accuracy_drop": r.max_accuracy_drop,
+            "examples": r.accuracy_examples,
+            "latency_ms": r.latency_ms,
+            "float_latency_ms": r.reference_latency_ms,
+            "runtime": "onnxruntime CPUExecutionProvider, default session options",
+        }
+        for r in report.formats
+        if r.quantization is not None
+    }
+    return {"quantized": gated} if gated else {}
 
 
 def _relative(verification: dict) -> dict:

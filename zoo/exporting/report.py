@@ -26,6 +26,19 @@ class FormatResult:
             are the worst over these.
         input_shapes: dict or None. Each input's shape as the artifact
             declares it (None for a dynamic axis).
+        quantization: str or None. Quantized formats: `"static"` (QDQ,
+            calibrated) or `"dynamic"`. Their max |diff| and argmax figures
+            are reported but not held to `atol`: the accuracy gate decides.
+        accuracy: float or None. Quantized formats: accuracy on the
+            labelled validation examples, run in the artifact's runtime.
+        reference_accuracy: float or None. The float artifact's accuracy on
+            the same examples, in the same runtime.
+        max_accuracy_drop: float or None. Largest accepted
+            `reference_accuracy - accuracy` (0.01: one point).
+        accuracy_examples: int or None. Labelled examples of the gate.
+        latency_ms: dict or None. `{batch: median ms}` of the quantized
+            artifact during the gate (batch 1 and `verify.GATE_BATCH`).
+        reference_latency_ms: dict or None. The same for the float artifact.
     """
 
     format: str
@@ -38,6 +51,13 @@ class FormatResult:
     tokens_match: bool | None = None
     cases: tuple = ()
     input_shapes: dict | None = None
+    quantization: str | None = None
+    accuracy: float | None = None
+    reference_accuracy: float | None = None
+    max_accuracy_drop: float | None = None
+    accuracy_examples: int | None = None
+    latency_ms: dict | None = None
+    reference_latency_ms: dict | None = None
 
     @property
     def shapes(self) -> list:
@@ -52,15 +72,47 @@ class FormatResult:
         return min(self.cases, key=lambda c: (c["argmax_agreement"], -c["max_abs_diff"]))
 
     @property
+    def accuracy_drop(self) -> float | None:
+        """`reference_accuracy - accuracy` for a quantized format, else None."""
+        if self.accuracy is None or self.reference_accuracy is None:
+            return None
+        return self.reference_accuracy - self.accuracy
+
+    @property
     def passed(self) -> bool:
+        if self.quantization is not None:  # the accuracy gate, not |diff|
+            return (
+                self.accuracy_drop is not None
+                # a float epsilon: a drop of exactly one point passes a 0.01 gate
+                and self.accuracy_drop <= self.max_accuracy_drop + 1e-9
+                and self.tokens_match is not False
+            )
         return (
             self.max_abs_diff <= self.atol
             and self.argmax_agreement == 1.0
             and self.tokens_match is not False
         )
 
+    def gate_text(self) -> str:
+        """One line on the accuracy gate and latency of a quantized format."""
+        latency = ", ".join(
+            f"b{b} {self.latency_ms[b]:.2f} ms vs {self.reference_latency_ms[b]:.2f} ms "
+            f"({self.reference_latency_ms[b] / self.latency_ms[b]:.2f}x)"
+            for b in self.latency_ms
+        )
+        return (
+            f"{self.quantization} int8: accuracy {self.accuracy:.4f} vs float "
+            f"{self.reference_accuracy:.4f} on {self.accuracy_examples} validation examples "
+            f"(drop {self.accuracy_drop * 100:.2f} points, accepted <= "
+            f"{self.max_accuracy_drop * 100:g}); onnxruntime latency int8 vs float: {latency}"
+        )
+
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "passed": self.passed}
+        return {
+            **dataclasses.asdict(self),
+            "accuracy_drop": self.accuracy_drop,
+            "passed": self.passed,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,9 +175,16 @@ class ExportReport:
             )
             if r.cases:
                 lines.append(f"  {'':<11}shapes: {shapes_text(r.shapes)}")
+            if r.quantization is not None:
+                lines.append(f"  {'':<11}{r.gate_text()}")
         lines.append(
             f"  verified in separate processes (no zoo import); pass at max |diff| "
             f"<= {self.formats[0].atol:g} and 100% argmax agreement"
+            + (
+                "; quantized formats pass the accuracy gate instead"
+                if any(r.quantization for r in self.formats)
+                else ""
+            )
             if self.formats
             else "  no formats"
         )

@@ -106,3 +106,59 @@ def compare(expected: np.ndarray, actual: np.ndarray) -> tuple[float, float]:
     diff = float(np.max(np.abs(expected.astype("float64") - actual.astype("float64"))))
     agreement = float(np.mean(expected.argmax(-1) == actual.argmax(-1)))
     return diff, agreement
+
+
+# Validation examples per onnxruntime call in the accuracy gate; also the
+# batch size of the latency figure it reports beside batch 1.
+GATE_BATCH = 32
+# Single-example calls timed for the batch-1 latency (median; the first call
+# of a session, which allocates its buffers, is one of them).
+_LATENCY_CALLS = 11
+
+
+def accuracy(fmt: str, artifact, inputs, labels) -> dict:
+    """Accuracy and latency of an artifact on labelled examples, in a clean process.
+
+    The examples go to the format's runner (the deployer's runtime alone) in
+    batches of `GATE_BATCH`, plus `_LATENCY_CALLS` single examples timed for
+    batch 1.
+
+    Args:
+        fmt: str. A key of `FORMATS` run by the ONNX runner (`"onnx"`,
+            `"onnx_int8"`).
+        artifact: str or Path. The artifact.
+        inputs: numpy array or dict of arrays by input name. Model inputs
+            (token ids for text models).
+        labels: numpy int array `(N,)`. The true classes.
+
+    Returns:
+        `{"accuracy": float, "examples": int, "latency_ms": {1: ms, 32: ms}}`
+        (medians of the timed calls).
+
+    Example:
+
+    >>> accuracy("onnx_int8", "out/r20/model.int8.onnx", val_images, val_labels)
+    {'accuracy': 0.978, 'examples': 360, 'latency_ms': {1: 0.4, 32: 3.1}}
+    """
+    feeds = inputs if isinstance(inputs, dict) else {"inputs": inputs}
+    feeds = {k: np.asarray(v) for k, v in feeds.items()}
+    labels = np.asarray(labels).reshape(-1)
+    rows = len(labels)
+    batches = [
+        {k: v[start : start + GATE_BATCH] for k, v in feeds.items()}
+        for start in range(0, rows, GATE_BATCH)
+    ]
+    singles = [
+        {k: v[i % rows : i % rows + 1] for k, v in feeds.items()} for i in range(_LATENCY_CALLS)
+    ]
+    ran = run_artifact(fmt, artifact, batches + singles)["cases"]
+    predicted = np.concatenate([case["outputs"].argmax(-1) for case in ran[: len(batches)]])
+    full = [float(c["ms"]) for c in ran[: rows // GATE_BATCH]]  # whole batches only
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "examples": rows,
+        "latency_ms": {
+            1: float(np.median([float(c["ms"]) for c in ran[len(batches) :]])),
+            GATE_BATCH: float(np.median(full or [float(ran[0]["ms"])])),
+        },
+    }

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from zoo import data, factory, pretrained, recipes, validation
-from zoo.exporting import export
+from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, export
 from zoo.runs.rundir import as_run_dir
 
 
@@ -90,7 +90,16 @@ def evaluate_weights(name: str, *, data_dir: str | None = None, batch_size: int 
 
 
 def export_run(
-    run_dir, out_dir, *, formats=("savedmodel", "onnx"), examples: int = 32, overwrite: bool = False
+    run_dir,
+    out_dir,
+    *,
+    formats=("savedmodel", "onnx"),
+    examples: int = 32,
+    overwrite: bool = False,
+    quantize: str | None = None,
+    max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
+    calibration_examples: int = 256,
+    accuracy_examples: int | None = None,
 ):
     """Exports a run's model, verified on real examples of its validation split.
 
@@ -100,6 +109,16 @@ def export_run(
         formats: tuple of str. `"savedmodel"` and/or `"onnx"`.
         examples: int. Validation examples to verify the artifacts on.
         overwrite: bool. Replace an existing export.
+        quantize: str or None. `"int8"` adds `model.int8.onnx`, calibrated on
+            the run's training split (convolutional models) and refused when
+            its accuracy on the validation split drops more than
+            `max_accuracy_drop` below the float model's (`zoo.export`).
+        max_accuracy_drop: float. Accepted accuracy drop, a fraction (0.01:
+            one point).
+        calibration_examples: int. Training examples that calibrate static
+            quantization.
+        accuracy_examples: int or None. Validation examples of the accuracy
+            gate; None for the whole split.
 
     Returns:
         The `ExportReport`.
@@ -133,6 +152,11 @@ def export_run(
             if isinstance(inputs, dict)
             else inputs.numpy()
         )
+    quantized = {}
+    if quantize is not None:
+        quantized = _quantization_data(
+            config, model, tokenizer, calibration_examples, accuracy_examples
+        )
     return export(
         model,
         out_dir,
@@ -142,6 +166,9 @@ def export_run(
         model_name=config["model"],
         labels=config.get("labels"),
         overwrite=overwrite,
+        quantize=quantize,
+        max_accuracy_drop=max_accuracy_drop,
+        **quantized,
         extra_metadata={
             "run_dir": str(run.root),
             "dataset": config["dataset"],
@@ -164,4 +191,41 @@ def evaluate_model(model, dataset) -> dict:
         "loss": float(values["loss"]),
         "accuracy": float(values.get("accuracy", values.get("compile_metrics", 0.0))),
         "examples": examples,
+    }
+
+
+def _quantization_data(config, model, tokenizer, calibration_examples, accuracy_examples) -> dict:
+    """`calibration` (training examples) and `validation_data` (labelled
+    validation examples) for a quantized export, as model inputs."""
+    import numpy as np
+
+    calibration_examples = validation.check_positive_int(
+        "calibration_examples", calibration_examples
+    )
+    if accuracy_examples is not None:
+        accuracy_examples = validation.check_positive_int("accuracy_examples", accuracy_examples)
+    train_ds, val_ds = data.get_dataset(
+        config["dataset"],
+        model=model,
+        batch_size=64,
+        data_dir=config.get("data_dir"),
+        augment=False,
+        tokenizer=tokenizer,
+        **config.get("table_columns", {}),
+    )
+
+    def collect(ds, limit):
+        xs, ys = [], []
+        for x, y in ds.take(-1 if limit is None else -(-limit // 64)):
+            xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
+            ys.append(y.numpy())
+        if isinstance(xs[0], dict):
+            x = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
+        else:
+            x = np.concatenate(xs)[:limit]
+        return x, np.concatenate(ys)[:limit]
+
+    return {
+        "calibration": collect(train_ds, calibration_examples)[0],
+        "validation_data": collect(val_ds, accuracy_examples),
     }

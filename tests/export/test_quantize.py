@@ -1,0 +1,147 @@
+"""int8 export: quantized ONNX beside the float file, held to an accuracy gate.
+
+The shipped weights make the gate honest: real models on their own
+datasets' validation splits (digits, sentiment), in seconds.
+"""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+import zoo
+from zoo import data, errors
+
+
+def _split(ds, limit=None):
+    xs, ys = [], []
+    for x, y in ds:
+        xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
+        ys.append(y.numpy())
+    if isinstance(xs[0], dict):
+        x = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
+    else:
+        x = np.concatenate(xs)[:limit]
+    return x, np.concatenate(ys)[:limit]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    model = zoo.get_model("resnet20", weights="resnet20.digits")
+    train, val = data.get_dataset("digits", model=model, batch_size=64, augment=False)
+    return model, _split(train, 64)[0], _split(val)
+
+
+@pytest.fixture(scope="module")
+def resnet_int8(digits, tmp_path_factory):
+    model, calibration, validation = digits
+    out = tmp_path_factory.mktemp("int8") / "r20"
+    report = zoo.export(
+        model,
+        out,
+        formats="onnx",
+        inputs=validation[0][:8],
+        quantize="int8",
+        calibration=calibration,
+        validation_data=validation,
+        model_name="resnet20",
+    )
+    return out, report
+
+
+def _op_types(path) -> set:
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def test_cnn_gets_static_qdq_int8_within_one_point(resnet_int8):
+    out, report = resnet_int8
+    result = report["onnx_int8"]
+    assert report.passed and result.quantization == "static"
+    assert result.accuracy_examples == 360
+    # resnet20.digits records 0.9806 on this split; the float ONNX file matches Keras.
+    assert result.reference_accuracy == pytest.approx(0.9806, abs=1e-3)
+    assert result.accuracy_drop <= 0.01
+    # Both files are kept; the int8 one holds QDQ pairs around integer weights.
+    assert (out / "model.onnx").exists() and (out / "model.int8.onnx").exists()
+    assert {"QuantizeLinear", "DequantizeLinear"} <= _op_types(out / "model.int8.onnx")
+    assert "QuantizeLinear" not in _op_types(out / "model.onnx")
+    assert (out / "model.int8.onnx").stat().st_size < (out / "model.onnx").stat().st_size / 2
+    assert "static int8: accuracy" in str(report)
+
+
+def test_metadata_carries_both_accuracies_and_latency(resnet_int8):
+    out, report = resnet_int8
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["artifacts"] == {"onnx": "model.onnx", "onnx_int8": "model.int8.onnx"}
+    gate = metadata["quantized"]["onnx_int8"]
+    assert gate["mode"] == "static" and gate["max_accuracy_drop"] == 0.01
+    assert gate["accuracy"] == report["onnx_int8"].accuracy
+    assert gate["float_accuracy"] == report["onnx_int8"].reference_accuracy
+    assert set(gate["latency_ms"]) == set(gate["float_latency_ms"]) == {"1", "32"}
+    assert all(ms > 0 for ms in gate["latency_ms"].values())
+    # The int8 file takes the same dynamic batch axis as the float one.
+    assert metadata["dynamic_axes"]["images"] == {"0": "batch"}
+
+
+def test_broken_calibration_is_refused_and_writes_nothing(digits, tmp_path):
+    """Activation ranges calibrated on blank images clip every real digit."""
+    model, calibration, validation = digits
+    out = tmp_path / "broken"
+    with pytest.raises(errors.ExportVerificationError, match=r"onnx_int8: accuracy .* drop of"):
+        zoo.export(
+            model,
+            out,
+            formats="onnx",
+            inputs=validation[0][:8],
+            quantize="int8",
+            calibration=np.zeros_like(calibration),
+            validation_data=validation,
+        )
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no staging directory left behind
+
+
+def test_lstm_gets_dynamic_int8_from_raw_texts(tmp_path):
+    model = zoo.get_model("lstm", weights="lstm.sentiment")
+    tokenizer = zoo.pretrained_tokenizer("lstm", "lstm.sentiment")
+    _, val = data.get_dataset(
+        "sentiment", model=model, batch_size=250, augment=False, tokenizer=tokenizer
+    )
+    ids, labels = _split(val)
+    texts = data.text_examples("sentiment", 8)
+    report = zoo.export(
+        model,
+        tmp_path / "lstm",
+        formats="onnx",
+        inputs=texts,
+        tokenizer=tokenizer,
+        quantize="int8",
+        validation_data=(ids, labels),
+    )
+    result = report["onnx_int8"]
+    assert result.quantization == "dynamic" and result.tokens_match
+    assert result.reference_accuracy == 1.0 and result.accuracy_drop <= 0.01
+    assert "DynamicQuantizeLSTM" in _op_types(tmp_path / "lstm" / "model.int8.onnx")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"quantize": "int4"}, "quantize must be None or one of"),
+        ({"quantize": "int8"}, "pass validation_data="),
+        ({"quantize": "int8", "validation_data": "x", "max_accuracy_drop": -1.0}, "fraction"),
+    ],
+)
+def test_bad_quantize_arguments_name_the_value(digits, tmp_path, kwargs, match):
+    with pytest.raises(errors.InvalidArgumentError, match=match):
+        zoo.export(digits[0], tmp_path / "x", formats="onnx", **kwargs)
+
+
+def test_static_quantization_needs_calibration(digits, tmp_path):
+    model, _, validation = digits
+    with pytest.raises(errors.InvalidArgumentError, match="pass calibration="):
+        zoo.export(
+            model, tmp_path / "x", formats="onnx", quantize="int8", validation_data=validation
+        )
+    assert list(tmp_path.iterdir()) == []
