@@ -34,7 +34,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 # pytest imports TensorFlow in-process, outside the CLI's quiet setting.
 # ZOO_REQUIRE_NODE=1: the Node.js deployment test must run, not skip.
 test: $(STAMP) $(NODE_STAMP) lint
-	TF_CPP_MIN_LOG_LEVEL=2 ZOO_REQUIRE_NODE=1 $(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+	TF_CPP_MIN_LOG_LEVEL=2 ZOO_REQUIRE_NODE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 # ruff (lint + format) and the import-linter layers contract in setup.cfg.
 lint: $(STAMP)

@@ -22,6 +22,10 @@ TINY = {"input_shape": (8, 8, 1), "num_classes": 3}
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The module's fixtures build and export models once: one xdist worker runs it all.
+pytestmark = pytest.mark.xdist_group("bench")
+
+
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
     return tmp_path_factory.mktemp("bench")
