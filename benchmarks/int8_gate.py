@@ -16,8 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 import zoo
 from zoo import data, pretrained
 
@@ -27,18 +25,6 @@ SHIPPED = (
     "transformer_encoder_tiny.sentiment",
     "bert_tiny.sentiment",
 )
-
-
-def _arrays(ds, limit=None):
-    xs, ys = [], []
-    for x, y in ds:
-        xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
-        ys.append(y.numpy())
-    if isinstance(xs[0], dict):
-        x = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
-    else:
-        x = np.concatenate(xs)[:limit]
-    return x, np.concatenate(ys)[:limit]
 
 
 def gate(name: str, out_dir: Path) -> dict:
@@ -58,8 +44,8 @@ def gate(name: str, out_dir: Path) -> dict:
     train, val = data.get_dataset(
         entry.dataset, model=model, batch_size=64, augment=False, tokenizer=tokenizer
     )
-    calibration = _arrays(train.take(4), 256)[0]
-    validation = _arrays(val)
+    calibration = data.as_arrays(train.take(4), 256)[0]
+    validation = data.as_arrays(val)
     # Text exports verify on raw validation texts (tokenizer.json included).
     inputs = data.text_examples(entry.dataset, 8) if tokenizer else validation[0][:8]
     report = zoo.export(

@@ -14,23 +14,11 @@ import zoo
 from zoo import data, errors
 
 
-def _split(ds, limit=None):
-    xs, ys = [], []
-    for x, y in ds:
-        xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
-        ys.append(y.numpy())
-    if isinstance(xs[0], dict):
-        x = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
-    else:
-        x = np.concatenate(xs)[:limit]
-    return x, np.concatenate(ys)[:limit]
-
-
 @pytest.fixture(scope="module")
 def digits():
     model = zoo.get_model("resnet20", weights="resnet20.digits")
     train, val = data.get_dataset("digits", model=model, batch_size=64, augment=False)
-    return model, _split(train, 64)[0], _split(val)
+    return model, data.as_arrays(train, 64)[0], data.as_arrays(val)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +96,7 @@ def test_lstm_gets_dynamic_int8_from_raw_texts(tmp_path):
     _, val = data.get_dataset(
         "sentiment", model=model, batch_size=250, augment=False, tokenizer=tokenizer
     )
-    ids, labels = _split(val)
+    ids, labels = data.as_arrays(val)
     texts = data.text_examples("sentiment", 8)
     report = zoo.export(
         model,

@@ -29,10 +29,12 @@ from zoo.data import (
 )
 from zoo.data.catalog import SOURCES, get_source
 from zoo.data.image import AUGMENTATIONS
+from zoo.data.pipeline import as_arrays
 from zoo.data.tfds_source import get_builder
 
 __all__ = [
     "AUGMENTATIONS",
+    "as_arrays",
     "DatasetInfo",
     "dataset_info",
     "get_dataset",

@@ -84,3 +84,34 @@ def finish(ds, strategy=None):
         )
         ds = ds.with_options(options)
     return ds.prefetch(_AUTOTUNE)
+
+
+def as_arrays(ds, limit: int | None = None):
+    """The first `limit` examples of a batched `(inputs, labels)` dataset as NumPy.
+
+    Args:
+        ds: tf.data.Dataset. Batched; inputs a tensor or a dict of tensors.
+        limit: int or None. Examples to keep; None reads the whole dataset.
+
+    Returns:
+        `(inputs, labels)`: an array (or dict of arrays) and an array.
+
+    Example:
+
+    >>> _, val = zoo.get_dataset("digits", model="resnet20", augment=False)
+    >>> images, labels = as_arrays(val, 100)
+    """
+    import numpy as np
+
+    xs, ys, seen = [], [], 0
+    for x, y in ds:
+        xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
+        ys.append(y.numpy())
+        seen += len(ys[-1])
+        if limit is not None and seen >= limit:
+            break
+    if isinstance(xs[0], dict):
+        inputs = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
+    else:
+        inputs = np.concatenate(xs)[:limit]
+    return inputs, np.concatenate(ys)[:limit]

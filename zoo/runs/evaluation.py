@@ -197,7 +197,6 @@ def evaluate_model(model, dataset) -> dict:
 def _quantization_data(config, model, tokenizer, calibration_examples, accuracy_examples) -> dict:
     """`calibration` (training examples) and `validation_data` (labelled
     validation examples) for a quantized export, as model inputs."""
-    import numpy as np
 
     calibration_examples = validation.check_positive_int(
         "calibration_examples", calibration_examples
@@ -214,18 +213,7 @@ def _quantization_data(config, model, tokenizer, calibration_examples, accuracy_
         **config.get("table_columns", {}),
     )
 
-    def collect(ds, limit):
-        xs, ys = [], []
-        for x, y in ds.take(-1 if limit is None else -(-limit // 64)):
-            xs.append({k: v.numpy() for k, v in x.items()} if isinstance(x, dict) else x.numpy())
-            ys.append(y.numpy())
-        if isinstance(xs[0], dict):
-            x = {k: np.concatenate([b[k] for b in xs])[:limit] for k in xs[0]}
-        else:
-            x = np.concatenate(xs)[:limit]
-        return x, np.concatenate(ys)[:limit]
-
     return {
-        "calibration": collect(train_ds, calibration_examples)[0],
-        "validation_data": collect(val_ds, accuracy_examples),
+        "calibration": data.as_arrays(train_ds, calibration_examples)[0],
+        "validation_data": data.as_arrays(val_ds, accuracy_examples),
     }
