@@ -75,9 +75,9 @@ def test_callbacks_cover_backup_checkpoint_logs_history_nan(tmp_path):
     names = [type(c).__name__ for c in zoo.get_recipe("resnet20").callbacks(tmp_path / "run")]
     assert names == [
         "AverageMovingStatistics",
-        "BackupAndRestore",
         "ModelCheckpoint",
         "CSVLogger",
+        "StepBackup",
         "TerminateOnNaN",
         "TensorBoard",
     ]

@@ -40,29 +40,66 @@ def test_resnet20_learns_digits(tmp_path):
     assert again.already_complete and again.metrics == result.metrics
 
 
-def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
-    import keras
+# One tiny deterministic run: dropout (the model's random state) and the
+# "shift" augmentation (the pipeline's), 6 batches an epoch, a backup every 2.
+KILL_RUN = [
+    *("resnet20", "--dataset", "digits", "--epochs", "3", "--batch-size", "256"),
+    *("--seed", "5", "--deterministic"),
+    *("--backup-every", "2", "--set", "dropout=0.3"),
+]
 
-    class Crash(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise RuntimeError("simulated crash after the first epoch")
 
-    original = recipes.Recipe.callbacks
-    monkeypatch.setattr(
-        recipes.Recipe, "callbacks", lambda self, run_dir: original(self, run_dir) + [Crash()]
-    )
-    run_dir = tmp_path / "run"
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0, seed=7)
-    assert not json.loads((run_dir / "config.json").read_text())["completed"]
-    assert (run_dir / "backup").exists() and read_epochs(run_dir) == [0]
+def zoo_train(run_dir, *, kill_after_backup=None):
+    """`zoo train KILL_RUN` in a new process; SIGKILLed once a backup past that step exists.
 
-    monkeypatch.setattr(recipes.Recipe, "callbacks", original)
-    result = zoo.train("resnet20", "digits", run_dir, epochs=2, verbose=0)
-    assert result.resumed
-    assert read_epochs(run_dir) == [0, 1]  # epoch 0 was not trained twice
-    config = json.loads((run_dir / "config.json").read_text())
-    assert config["completed"] and config["seed"] == 7  # the resumed run kept its seed
+    Returns whether it was killed (a run may finish before its kill point).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, "-m", "zoo", "train", *KILL_RUN, "--out", str(run_dir)]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    if kill_after_backup is None:
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()
+        return False
+    while proc.poll() is None:
+        steps = [int(p.name[5:]) for p in (run_dir / "backup").glob("step-*")]
+        if steps and max(steps) >= kill_after_backup:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.02)
+    assert proc.returncode == 0, proc.stderr.read()
+    return False
+
+
+def test_a_run_killed_three_times_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+    """SIGKILL at three points (real processes); each rerun resumes at the step of
+    its newest backup, with the data position and random state it had."""
+    import numpy as np
+
+    zoo_train(tmp_path / "whole")
+    killed = tmp_path / "killed"
+    # Backups every 2 of 18 steps; each kill lands wherever the process is then
+    # (mid-step, mid-backup), a little after its trigger.
+    points = [3, 8, 13]
+    kills = [zoo_train(killed, kill_after_backup=point) for point in points]
+    assert any(kills), "every run finished before its kill point"
+    assert not json.loads((killed / "config.json").read_text())["completed"]
+    zoo_train(killed)
+
+    whole = zoo.load_model(tmp_path / "whole" / "model.keras").get_weights()
+    resumed = zoo.load_model(killed / "model.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(whole, resumed))
+    # The history is the uninterrupted one too: each epoch once, same figures.
+    assert (killed / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+    config = json.loads((killed / "config.json").read_text())
+    assert config["completed"] and config["seed"] == 5 and config["deterministic"]
+    assert not (killed / "backup").exists()  # removed once the run is recorded complete
 
 
 def test_fine_tuning_from_weights_records_them_and_resumes_in_its_phase(tmp_path, monkeypatch):
@@ -74,7 +111,9 @@ def test_fine_tuning_from_weights_records_them_and_resumes_in_its_phase(tmp_path
 
     original = recipes.Recipe.callbacks
     monkeypatch.setattr(
-        recipes.Recipe, "callbacks", lambda self, run_dir: original(self, run_dir) + [Crash()]
+        recipes.Recipe,
+        "callbacks",
+        lambda self, run_dir, **kw: original(self, run_dir, **kw) + [Crash()],
     )
     run_dir = tmp_path / "ft"
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -102,18 +141,13 @@ def test_a_seeded_run_repeats_exactly(tmp_path):
         zoo.train(
             "lstm", "sentiment", tmp_path / name, epochs=1, verbose=0, overrides=small, seed=seed
         )
-        for name, seed in (("a", 3), ("b", 3), ("c", 4))
+        for name, seed in (("a", 3), ("b", 3))
     ]
     same = [
         np.array_equal(x, y)
         for x, y in zip(runs[0].model.get_weights(), runs[1].model.get_weights())
     ]
     assert all(same) and runs[0].metrics == runs[1].metrics
-    other = [
-        np.array_equal(x, y)
-        for x, y in zip(runs[0].model.get_weights(), runs[2].model.get_weights())
-    ]
-    assert not all(other)  # another seed is another run
 
 
 def test_run_directory_of_another_run_is_refused(tmp_path):
@@ -127,7 +161,7 @@ def test_run_directory_of_another_run_is_refused(tmp_path):
     # Another batch size or seed is another run, even to resume it.
     with pytest.raises(errors.RunDirError, match="batch_size: 64 -> 32"):
         zoo.train("resnet20", "digits", run_dir, epochs=1, batch_size=32, verbose=0)
-    with pytest.raises(errors.RunDirError, match="seed: None -> 3"):
+    with pytest.raises(errors.RunDirError, match=r"seed: \d+ -> 3"):
         zoo.train("resnet20", "digits", run_dir, epochs=1, verbose=0, seed=3)
     assert (run_dir / "config.json").read_text() == before
 

@@ -94,6 +94,8 @@ def _cmd_train(args) -> int:
         accumulate=args.accumulate,
         ema=args.ema,
         weights=args.weights,
+        deterministic=args.deterministic,
+        backup_every=args.backup_every or None,
     )
     state = (
         "already complete" if result.already_complete else "resumed" if result.resumed else "done"
@@ -288,6 +290,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, received {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with zoo's error format: one line on stderr, exit status 2.
 
@@ -363,6 +375,21 @@ def _parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         help="seed weights, dropout, augmentation and shuffling (repeatable runs)",
+    )
+    p.add_argument(
+        "--deterministic",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bit-identical runs and resumes: op determinism, per-batch seeded augmentation "
+        "(slower; default: what the run started with, off)",
+    )
+    p.add_argument(
+        "--backup-every",
+        type=_non_negative_int,
+        default=100,
+        metavar="N",
+        help="back up the training state every N batches, and at each epoch end (0: epoch "
+        "ends only); a killed run resumes from the newest backup (default 100)",
     )
     p.add_argument(
         "--precision",

@@ -83,8 +83,8 @@ def set_phase(model, *, frozen: bool, freeze_batchnorm: bool = True) -> None:
 class FineTuning(keras.callbacks.Callback):
     """Freezes the backbone for `warmup_epochs`, then trains the whole network.
 
-    The phase follows the epoch number, so a run resumed by
-    `BackupAndRestore` continues in the right phase; the optimizer must know
+    The phase follows the epoch number, so a run resumed from a backup
+    (`zoo.backup.StepBackup`) continues in the right phase; the optimizer must know
     every variable from the start (`Recipe.compile` with `finetune=True`
     builds it so). When training ends the layers are trainable as before.
 

@@ -93,9 +93,7 @@ class RunLayout:
     best_checkpoint = property(
         lambda self: self.root / "checkpoints" / "best.keras", doc="best validation accuracy so far"
     )
-    backup = property(
-        lambda self: self.root / "backup", doc="BackupAndRestore state while a run is in progress"
-    )
+    backup = property(lambda self: self.root / "backup", doc="StepBackup state while a run runs")
     logs = property(lambda self: self.root / "logs", doc="TensorBoard")
     history = property(
         lambda self: self.root / "history.csv", doc="one row per epoch (appended on resume)"

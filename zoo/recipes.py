@@ -442,20 +442,33 @@ class Recipe:
                 f"effective batch over replicas, raise batch_size instead)."
             )
 
-    def callbacks(self, run_dir, *, monitor: str = "val_accuracy", tensorboard: bool = True):
+    def callbacks(
+        self,
+        run_dir,
+        *,
+        monitor: str = "val_accuracy",
+        tensorboard: bool = True,
+        backup_every: int | None = None,
+        keep_backup: bool = False,
+    ):
         """The standard callbacks of a run directory.
 
         For a fine-tuning recipe, first `FineTuning` (`finetune_callbacks`);
         then `zoo.callbacks.AverageMovingStatistics` (multi-worker runs only;
         first, so saved models hold the averaged batch-norm statistics),
-        BackupAndRestore (resume after interruption), ModelCheckpoint (best
-        model by `monitor`), TensorBoard logs, CSVLogger (`history.csv`,
-        appended on resume) and TerminateOnNaN.
+        ModelCheckpoint (best model by `monitor`), CSVLogger (`history.csv`,
+        appended on resume), `zoo.backup.StepBackup` (resume after
+        interruption; after the files above, so a backup never runs ahead of
+        them), TerminateOnNaN and TensorBoard logs.
 
         Args:
             run_dir: str or Path. Where the run's files go (created).
             monitor: str. Metric for the best checkpoint.
             tensorboard: bool. Whether to write TensorBoard logs.
+            backup_every: int or None. Also back up every N batches (None:
+                at epoch ends only).
+            keep_backup: bool. Keep the backups when training ends (zoo.train
+                removes them itself once the run is recorded as complete).
 
         Example:
 
@@ -463,14 +476,15 @@ class Recipe:
         """
         import keras
 
-        from zoo.callbacks import AverageMovingStatistics  # here: zoo.callbacks imports keras
+        # here: these modules import keras
+        from zoo.backup import StepBackup
+        from zoo.callbacks import AverageMovingStatistics
 
         layout = RunLayout(run_dir)
         layout.checkpoints.mkdir(parents=True, exist_ok=True)
         callbacks = [
             *self.finetune_callbacks(),
             AverageMovingStatistics(),
-            keras.callbacks.BackupAndRestore(str(layout.backup)),
             keras.callbacks.ModelCheckpoint(
                 str(layout.best_checkpoint),
                 monitor=monitor,
@@ -478,6 +492,7 @@ class Recipe:
                 mode="max" if "acc" in monitor else "auto",
             ),
             keras.callbacks.CSVLogger(str(layout.history), append=True),
+            StepBackup(layout.backup, every=backup_every, delete_when_done=not keep_backup),
             keras.callbacks.TerminateOnNaN(),
         ]
         if tensorboard:

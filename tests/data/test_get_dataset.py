@@ -156,3 +156,47 @@ def test_batch_must_split_over_replicas():
         zoo.get_dataset("digits", batch_size=63, strategy=TwoReplicas())
     train, _ = zoo.get_dataset("digits", batch_size=64, strategy=tf.distribute.get_strategy())
     assert len(train) == 23
+
+
+def stream_batches(stream, seed=0, name="digits", model=None):
+    model = model or zoo.get_model("resnet20", input_shape=(8, 8, 1), num_classes=10)
+    train, _ = zoo.get_dataset(name, model=model, batch_size=256, seed=seed, stream=stream)
+    return len(train), [(x.numpy(), y.numpy()) for x, y in train]
+
+
+def test_an_epoch_stream_resumed_mid_epoch_sees_the_uninterrupted_batches():
+    """What exact resume rests on: epoch e's order and augmentation come from
+    (seed, e, batch), not from how often the dataset was iterated before."""
+    from zoo.data import EpochStream
+
+    length, whole = stream_batches(EpochStream(0, 3, deterministic=True))
+    per_epoch = 6  # ceil(1437 / 256)
+    assert length == len(whole) == 3 * per_epoch
+    # Start part-way into epoch 1, as a run resumed after 2 of its batches.
+    length, part = stream_batches(EpochStream(1, 2, skip=2, deterministic=True))
+    _, rest = stream_batches(EpochStream(2, 3, deterministic=True))
+    assert length == per_epoch - 2
+    resumed = part + rest
+    assert len(resumed) == len(whole[per_epoch + 2 :])
+    for (x0, y0), (x1, y1) in zip(whole[per_epoch + 2 :], resumed):
+        np.testing.assert_array_equal(y0, y1)
+        np.testing.assert_array_equal(x0, x1)  # the "shift" augmentation too
+    # Every epoch is a reshuffle of all examples, and another seed another order.
+    labels = [np.concatenate([y for _, y in whole[i : i + per_epoch]]) for i in (0, per_epoch)]
+    assert len(labels[0]) == 1437 and not np.array_equal(*labels)
+    assert np.array_equal(np.bincount(labels[0]), np.bincount(labels[1]))
+    _, other = stream_batches(EpochStream(0, 1, deterministic=True), seed=1)
+    assert not np.array_equal(other[0][1], whole[0][1])
+
+
+def test_an_epoch_stream_of_text_keeps_its_order_and_needs_a_seed():
+    from zoo.data import EpochStream
+
+    model = zoo.get_model("lstm", embedding_dim=8, units=8, vocabulary_size=200)
+    _, whole = stream_batches(EpochStream(0, 2), name="sentiment", model=model)
+    _, second = stream_batches(EpochStream(1, 2), name="sentiment", model=model)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(whole[len(second) :], second))
+    with pytest.raises(errors.InvalidArgumentError, match="seed=None"):
+        zoo.get_dataset("sentiment", model=model, stream=EpochStream(0, 1))
+    with pytest.raises(errors.InvalidArgumentError, match="first=2, stop=2"):
+        EpochStream(2, 2)

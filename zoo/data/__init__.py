@@ -29,13 +29,14 @@ from zoo.data import (
 )
 from zoo.data.catalog import SOURCES, get_source
 from zoo.data.image import AUGMENTATIONS
-from zoo.data.pipeline import as_arrays
+from zoo.data.pipeline import EpochStream, as_arrays
 from zoo.data.tfds_source import get_builder
 
 __all__ = [
     "AUGMENTATIONS",
     "as_arrays",
     "DatasetInfo",
+    "EpochStream",
     "dataset_info",
     "get_dataset",
     "get_tokenizer",
@@ -224,6 +225,7 @@ def get_dataset(
     strategy=None,
     seed: int | None = None,
     tokenizer=None,
+    stream=None,
     **table_columns,
 ):
     """Training and validation pipelines for a dataset, fitted to a model.
@@ -248,6 +250,10 @@ def get_dataset(
         seed: int or None. Shuffle seed.
         tokenizer: WordTokenizer or None. Text: reuse this tokenizer; None
             adapts one on the training split (`get_tokenizer`).
+        stream: EpochStream or None. Make the training dataset several
+            epochs in one, each ordered by (seed, epoch), optionally starting
+            part-way into the first: what an exactly resumable run needs.
+            Needs `seed`. None: one epoch, reshuffled each iteration.
         **table_columns: `text_column=` / `label_column=` for CSV/TSV files.
 
     Returns:
@@ -295,6 +301,7 @@ def get_dataset(
         augment=augment,
         strategy=strategy,
         seed=seed,
+        stream=stream,
         tokenizer=tokenizer,
         table_columns=table_columns,
     )
@@ -311,7 +318,7 @@ def _check_table_columns(name, table_columns: dict) -> None:
     if unknown:
         raise errors.InvalidArgumentError(
             f"Unknown keyword(s) {unknown} for dataset {str(name)!r}. Accepted: model, "
-            f"batch_size, data_dir, augment, strategy, seed, tokenizer, and for a CSV/TSV "
+            f"batch_size, data_dir, augment, strategy, seed, tokenizer, stream, and for a CSV/TSV "
             f"file {', '.join(accepted)}. Received: "
             + ", ".join(f"{k}={table_columns[k]!r}" for k in unknown)
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 from zoo import errors
 from zoo.data import folder, wav
 from zoo.data.catalog import SOURCES
-from zoo.data.pipeline import finish, shuffled
+from zoo.data.pipeline import finish, training_batches
 from zoo.data.tfds_source import load_splits
 from zoo.inputs import AudioInput
 
@@ -74,6 +74,7 @@ def make_pipelines(
     augment=True,
     strategy=None,
     seed=None,
+    stream=None,
     tokenizer=None,
     table_columns=None,
 ):
@@ -89,6 +90,8 @@ def make_pipelines(
         augment: ignored: audio models augment inside the graph (training only).
         strategy: tf.distribute.Strategy or None. Shard by example under it.
         seed: int or None. Shuffle seed.
+        stream: EpochStream or None. The training split as several epochs (see
+            `zoo.data.EpochStream`).
         tokenizer, table_columns: unused by audio.
 
     Returns:
@@ -110,12 +113,16 @@ def make_pipelines(
         cache = [source.cache, source.cache]
     common = dict(rate=rate, spec=spec, batch_size=batch_size, strategy=strategy)
     return (
-        build_audio_pipeline(train, training=True, cache=cache[0], seed=seed, **common),
+        build_audio_pipeline(
+            train, training=True, cache=cache[0], seed=seed, stream=stream, **common
+        ),
         build_audio_pipeline(val, training=False, cache=cache[1], **common),
     )
 
 
-def build_audio_pipeline(ds, *, rate, spec, batch_size, training, cache, seed=None, strategy=None):
+def build_audio_pipeline(
+    ds, *, rate, spec, batch_size, training, cache, seed=None, strategy=None, stream=None
+):
     """Fits, caches, shuffles and batches unbatched `(waveform, label)` pairs.
 
     Args:
@@ -128,6 +135,7 @@ def build_audio_pipeline(ds, *, rate, spec, batch_size, training, cache, seed=No
         cache: bool. Cache fitted clips in memory.
         seed: int or None. Shuffle seed.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
+        stream: EpochStream or None. Training only: see `zoo.data.EpochStream`.
     """
     import tensorflow as tf
 
@@ -137,9 +145,10 @@ def build_audio_pipeline(ds, *, rate, spec, batch_size, training, cache, seed=No
     )
     if cache:
         ds = ds.cache()
-    if training:
-        ds = shuffled(ds, seed)
-    return finish(ds.batch(batch_size, num_parallel_calls=_AUTOTUNE), strategy)
+    if not training:
+        return finish(ds.batch(batch_size, num_parallel_calls=_AUTOTUNE), strategy)
+    # Audio models augment inside the graph (zoo.speech): batching is all.
+    return finish(training_batches(ds, seed, stream, batch_size), strategy)
 
 
 def fit_waveform(audio, rate: int, spec: AudioInput):

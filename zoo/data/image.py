@@ -27,6 +27,7 @@ def make_pipelines(
     augment=True,
     strategy=None,
     seed=None,
+    stream=None,
     tokenizer=None,
     table_columns=None,
 ):
@@ -43,6 +44,8 @@ def make_pipelines(
             for none, or a name of `AUGMENTATIONS`.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
         seed: int or None. Shuffle seed.
+        stream: EpochStream or None. The training split as several epochs (see
+            `zoo.data.EpochStream`).
         tokenizer, table_columns: unused by images.
     """
     shape = spec.shape if spec is not None else None
@@ -56,7 +59,9 @@ def make_pipelines(
         cache = source.cache
     common = dict(shape=shape, batch_size=batch_size, cache=cache, strategy=strategy)
     return (
-        pipeline.build_pipeline(train, training=True, augmentation=policy, seed=seed, **common),
+        pipeline.build_pipeline(
+            train, training=True, augmentation=policy, seed=seed, stream=stream, **common
+        ),
         pipeline.build_pipeline(val, training=False, **common),
     )
 

@@ -7,6 +7,11 @@ whole batches, prefetch last.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
+from zoo import errors
+
 _SHUFFLE_BUFFER = 10_000
 _AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
 
@@ -21,6 +26,7 @@ def build_pipeline(
     augmentation: str = "none",
     seed: int | None = None,
     strategy=None,
+    stream=None,
 ):
     """Batches and (for training) shuffles and augments one split.
 
@@ -34,6 +40,8 @@ def build_pipeline(
         seed: int or None. Shuffle seed, for reproducible order.
         strategy: tf.distribute.Strategy or None. Under a strategy the data is
             sharded by example, since tfds and folder sources may be one file.
+        stream: EpochStream or None. Training only: several epochs in one
+            dataset, each in the order its seed and number give.
 
     Returns:
         A batched, prefetched `tf.data.Dataset` of `(float32 images, int32 labels)`.
@@ -49,24 +57,161 @@ def build_pipeline(
     )
     if cache:
         ds = ds.cache()
-    if training:
-        ds = shuffled(ds, seed)
-    ds = ds.batch(batch_size, num_parallel_calls=_AUTOTUNE)
-    if training:
-        layer = augmentation_layer(augmentation, ds.element_spec[0].shape[1:])
-        if layer is not None:
-            ds = ds.map(
-                lambda images, labels: (layer(images, training=True), labels),
-                num_parallel_calls=_AUTOTUNE,
+    if not training:
+        return finish(ds.batch(batch_size, num_parallel_calls=_AUTOTUNE), strategy)
+    layer = augmentation_layer(augmentation, ds.element_spec[0].shape)
+    return finish(training_batches(ds, seed, stream, batch_size, augment=layer), strategy)
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochStream:
+    """Epochs `first` to `stop - 1` of a training split as one dataset.
+
+    Epoch `e` is shuffled with a seed made of the run's seed and `e`, never
+    from how often the dataset was iterated before, so a process that starts
+    at epoch 5 sees the order an uninterrupted run saw in its epoch 5. `skip`
+    leaves out the first batches of epoch `first`: the ones a resumed run
+    already trained on. Feed it to `model.fit` with `steps_per_epoch`: the
+    stream is one dataset for all its epochs.
+
+    Args:
+        first: int. The first epoch (0-based).
+        stop: int. One past the last epoch.
+        skip: int. Batches of epoch `first` to leave out.
+        deterministic: bool. Seed each batch's augmentation from (seed, epoch,
+            batch index) and run it sequentially, so augmentation is
+            bit-identical too; otherwise it runs in parallel from the
+            layers' running random state.
+
+    Example:
+
+    >>> stream = EpochStream(first=2, stop=10, skip=30)
+    >>> train, val = zoo.get_dataset("digits", model="resnet20", seed=0, stream=stream)
+    >>> model.fit(train, initial_epoch=2, epochs=3, steps_per_epoch=len(train) - 30)
+    """
+
+    first: int
+    stop: int
+    skip: int = 0
+    deterministic: bool = False
+
+    def __post_init__(self):
+        if not 0 <= self.first < self.stop or self.skip < 0:
+            raise errors.InvalidArgumentError(
+                f"An epoch stream needs 0 <= first < stop and skip >= 0. Received: "
+                f"first={self.first}, stop={self.stop}, skip={self.skip}"
             )
-    return finish(ds, strategy)
 
 
 def shuffled(ds, seed: int | None):
     """Reshuffles every epoch, with a buffer as large as the split up to 10,000."""
+    return ds.shuffle(_buffer(ds), seed=seed, reshuffle_each_iteration=True)
+
+
+def _buffer(ds) -> int:
     size = int(ds.cardinality())
-    buffer = min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER
-    return ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    return min(size, _SHUFFLE_BUFFER) if size > 0 else _SHUFFLE_BUFFER
+
+
+def training_batches(
+    ds,
+    seed: int | None,
+    stream: EpochStream | None,
+    batch_size: int,
+    *,
+    transform=None,
+    augment=None,
+):
+    """The shuffled, batched training split: one epoch, or an `EpochStream`.
+
+    Args:
+        ds: tf.data.Dataset. Unbatched `(inputs, labels)`, cached where they
+            should be.
+        seed: int or None. The run's seed (a stream needs one).
+        stream: EpochStream or None. None: one epoch, reshuffled each time
+            Keras iterates it.
+        batch_size: int. The global batch size.
+        transform: callable or None. `(inputs, labels) -> (inputs, labels)` on
+            whole batches (a tokenizer), run in parallel.
+        augment: keras.Layer or None. Random augmentation of whole batches,
+            in training mode; seeded per batch in a deterministic stream.
+
+    Returns:
+        A batched dataset of known length.
+    """
+    import tensorflow as tf
+
+    def batched(examples):
+        return examples.batch(batch_size, num_parallel_calls=_AUTOTUNE)
+
+    if stream is None:
+        out = batched(shuffled(ds, seed))
+    else:
+        if seed is None:
+            raise errors.InvalidArgumentError(
+                "An epoch stream orders every epoch from the seed, so it needs one. "
+                "Received: seed=None; accepted: an int >= 0."
+            )
+        buffer = _buffer(ds)
+        per_epoch = int(batched(ds).cardinality())
+        if per_epoch < 0:  # a source of unknown length: count it once (it is cached)
+            per_epoch = int(batched(ds).reduce(0, lambda count, _: count + 1))
+        # Each epoch is its own shuffle with its own Python-int seed, tagged with
+        # (epoch seed, batch index); the epochs are concatenated (no function is
+        # traced per epoch), so the maps below are built once for the stream.
+        epochs = [
+            tf.data.Dataset.zip(
+                tf.data.Dataset.from_tensors(tf.constant(_mix(seed, number), tf.int64)).repeat(),
+                tf.data.Dataset.range(per_epoch),
+                batched(
+                    ds.shuffle(buffer, seed=_mix(seed, number), reshuffle_each_iteration=False)
+                ),
+            )
+            for number in range(stream.first, stream.stop)
+        ]
+        out = functools.reduce(lambda a, b: a.concatenate(b), epochs).skip(stream.skip)
+        if augment is not None and stream.deterministic:
+            out = _seeded(out, augment)
+            augment = None
+        else:
+            out = out.map(lambda _seed, _index, batch: batch)
+    if transform is not None:
+        out = out.map(transform, num_parallel_calls=_AUTOTUNE)
+    if augment is not None:
+        out = out.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=_AUTOTUNE)
+    return out
+
+
+def _mix(seed: int, number: int) -> int:
+    """The shuffle seed of epoch `number` of a run seeded with `seed`."""
+    return (seed * 1_000_003 + number) % (2**31 - 1)
+
+
+def _seeded(ds, layer):
+    """Augments `(epoch_seed, index, (x, y))` batches as a function of the two numbers.
+
+    Keras' random layers draw from their `generator` (a SeedGenerator whose
+    state is `[seed, counter]`); setting that state before each batch makes
+    them stateless: a batch is augmented alike whenever it is drawn, in a
+    resumed run too. Sequential, since the state is shared between calls.
+    """
+    import tensorflow as tf
+
+    generators = [sub.generator for sub in _flat_layers(layer) if hasattr(sub, "generator")]
+
+    def seeded(epoch_seed, index, batch):
+        x, y = batch
+        for offset, generator in enumerate(generators):
+            state = tf.stack([epoch_seed + offset, index])
+            generator.state.assign(tf.cast(state, generator.state.dtype))
+        return layer(x, training=True), y
+
+    return ds.map(seeded)
+
+
+def _flat_layers(layer):
+    sublayers = getattr(layer, "layers", None)
+    return [layer] if not sublayers else [s for sub in sublayers for s in _flat_layers(sub)]
 
 
 def finish(ds, strategy=None):

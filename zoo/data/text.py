@@ -15,7 +15,7 @@ from zoo import errors
 from zoo.data import files as data_files
 from zoo.data import folder
 from zoo.data.catalog import SOURCES, get_source
-from zoo.data.pipeline import finish, shuffled
+from zoo.data.pipeline import finish, training_batches
 from zoo.data.tfds_source import load_splits
 from zoo.data.tokenizers import TOKENIZERS
 from zoo.inputs import TokenInput
@@ -192,6 +192,7 @@ def make_pipelines(
     augment=True,
     strategy=None,
     seed=None,
+    stream=None,
     tokenizer=None,
     table_columns=None,
 ):
@@ -206,6 +207,8 @@ def make_pipelines(
         augment: ignored: text pipelines do not augment.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
         seed: int or None. Shuffle seed.
+        stream: EpochStream or None. The training split as several epochs (see
+            `zoo.data.EpochStream`).
         tokenizer: WordTokenizer, WordPieceTokenizer or None. None adapts the
             spec's tokenizer kind on the training split.
         table_columns: dict or None. `text_column` / `label_column` of a table.
@@ -229,7 +232,7 @@ def make_pipelines(
         )
     common = dict(tokenizer=tokenizer, batch_size=batch_size, strategy=strategy)
     return (
-        build_text_pipeline(train, training=True, seed=seed, **common),
+        build_text_pipeline(train, training=True, seed=seed, stream=stream, **common),
         build_text_pipeline(val, training=False, **common),
     )
 
@@ -250,7 +253,14 @@ def adapt_tokenizer(texts, spec):
 
 
 def build_text_pipeline(
-    ds, *, tokenizer, batch_size: int, training: bool, seed: int | None = None, strategy=None
+    ds,
+    *,
+    tokenizer,
+    batch_size: int,
+    training: bool,
+    seed: int | None = None,
+    strategy=None,
+    stream=None,
 ):
     """Caches, shuffles, batches and tokenizes unbatched `(text, label)` pairs.
 
@@ -262,6 +272,7 @@ def build_text_pipeline(
         training: bool. Shuffle every epoch.
         seed: int or None. Shuffle seed.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
+        stream: EpochStream or None. Training only: see `zoo.data.EpochStream`.
 
     Returns:
         A prefetched dataset of `(int32 token ids (batch, length) or a dict of
@@ -272,11 +283,14 @@ def build_text_pipeline(
     ds = ds.map(
         lambda text, label: (text, tf.cast(label, tf.int32)), num_parallel_calls=_AUTOTUNE
     ).cache()
+
+    def tokenize(texts, labels):
+        return tokenizer(texts), labels
+
     if training:
-        ds = shuffled(ds, seed)
-    ds = ds.batch(batch_size).map(
-        lambda texts, labels: (tokenizer(texts), labels), num_parallel_calls=_AUTOTUNE
-    )
+        ds = training_batches(ds, seed, stream, batch_size, transform=tokenize)
+    else:
+        ds = ds.batch(batch_size).map(tokenize, num_parallel_calls=_AUTOTUNE)
     return finish(ds, strategy)
 
 

@@ -4,7 +4,7 @@
                          weights a fine-tuning run started from
     model.keras          the final model (written when training completes)
     checkpoints/best.keras  best validation accuracy so far
-    backup/              BackupAndRestore state while a run is in progress
+    backup/              StepBackup state while a run is in progress
     logs/                TensorBoard
     history.csv          one row per epoch (appended on resume)
     curves.png           loss and accuracy curves
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 from zoo import errors, saving
@@ -151,19 +152,26 @@ class RunDir(RunLayout):
                 f"Use a new --out directory, or delete this one."
             )
 
-    def start(self, config: dict, tokenizer=None) -> bool:
+    def start(self, config: dict, tokenizer=None, resume_epoch: int | None = None) -> bool:
         """Creates the directory, saves the tokenizer and config; True if resuming.
 
         A run that died before its first backup starts over, so its history
-        rows are dropped.
+        rows and any stale backup are dropped; a resumed run keeps the rows
+        of the epochs before the one it resumes in (a row written after the
+        backup it resumes from would otherwise appear twice).
 
         Args:
             config: dict. The run's config (written with `completed=False`).
             tokenizer: WordTokenizer, WordPieceTokenizer or None.
+            resume_epoch: int or None. The epoch the run resumes in; None
+                for a run that starts from scratch.
         """
-        resumed = self.backup.exists()
-        if not resumed and self.history.exists():
-            self.history.unlink()
+        resumed = resume_epoch is not None
+        if not resumed:
+            self.history.unlink(missing_ok=True)
+            shutil.rmtree(self.backup, ignore_errors=True)
+        elif self.history.exists():
+            _keep_history_before(self.history, resume_epoch)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -216,3 +224,23 @@ class RunDir(RunLayout):
 def as_run_dir(run_dir) -> RunDir:
     """`run_dir` as a `RunDir` (a str, Path or RunDir)."""
     return run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
+
+
+def _keep_history_before(path: Path, epoch: int) -> None:
+    """Drops the rows of `history.csv` for epochs >= `epoch` (0-based, as Keras logs)."""
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or "epoch" not in rows[0]:
+        return
+    column = rows[0].index("epoch")
+    kept = [rows[0]] + [r for r in rows[1:] if r and r[column].isdigit() and int(r[column]) < epoch]
+    if len(kept) == len(rows):
+        return
+
+    def write(tmp):
+        with open(tmp, "w", newline="") as handle:
+            csv.writer(handle).writerows(kept)
+
+    replace_atomic(path, write)

@@ -1,7 +1,12 @@
 """`train`: a registered model on a dataset, into a run directory that resumes.
 
-Running the same `train` call again on an interrupted run resumes it from the
-last finished epoch; on a finished run it returns the stored result.
+Running the same `train` call again on an interrupted run resumes it from its
+last backup (every `backup_every` batches and at each epoch end), at the same
+batch of the same epoch, with the data in the same order: the training split
+is an `EpochStream` ordered by (seed, epoch), so where a run resumes does not
+change what it sees. With `deterministic=True` (op determinism and seeded
+augmentation) a resumed run ends bit-identical to an uninterrupted one. On a
+finished run it returns the stored result.
 
 Example:
 
@@ -15,9 +20,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import random
+import shutil
 from pathlib import Path
 
-from zoo import data, distribute, errors, factory, pretrained, recipes, registry
+from zoo import data, distribute, errors, factory, pretrained, recipes, registry, validation
+from zoo.backup import newest_backup
 from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
@@ -99,6 +107,8 @@ def train(
     accumulate: int | None = None,
     ema: bool | None = None,
     weights: str | None = None,
+    deterministic: bool | None = None,
+    backup_every: int | None = 100,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -117,8 +127,18 @@ def train(
         overrides: dict or None. Model builder overrides.
         verbose: int or "auto". Keras progress bar setting.
         seed: int or None. Seeds Python, NumPy, TensorFlow and Keras (weights,
-            dropout, augmentation) and the shuffle order, so a rerun on the
-            same machine repeats the run. None draws fresh randomness.
+            dropout, augmentation) and the order of every epoch, so a rerun on
+            the same machine repeats the run. None draws a seed, recorded in
+            the run (a resumed run needs it to continue the same data order).
+        deterministic: bool or None. Bit-identical runs: TensorFlow's op
+            determinism and augmentation seeded per batch (run sequentially),
+            at some cost in speed. Two runs with the same seed, or a run
+            killed and resumed any number of times, end with the same weights
+            to the bit. None keeps what the run started with (default off).
+            Turns op determinism on for the whole process.
+        backup_every: int or None. Batches between backups of the whole
+            training state (also taken at every epoch end); None: epoch ends
+            only. A killed run resumes from the newest one.
         text_column: str or None. For a CSV/TSV dataset, the text column
             (default `"text"`); kept in the run, so evaluate/export reuse it.
         label_column: str or None. For a CSV/TSV dataset, the label column
@@ -165,6 +185,8 @@ def train(
     if weights is not None:
         chosen = chosen.replace(finetune=True)
     distribute.per_replica_batch_size(chosen.batch_size, strat)
+    if backup_every is not None:
+        validation.check_positive_int("backup_every", backup_every)
 
     run = RunDir(run_dir)
     run.check_writable()
@@ -186,19 +208,26 @@ def train(
         "seed": seed,
         "table_columns": columns,
         "weights": weights,
+        "deterministic": bool(deterministic),
     }
     with run.lock():  # one writer per run directory, until training ends
         previous = run.read_config() if run.has_config() else None
         if previous is not None:
             if seed is None:  # a rerun keeps the seed the run started with
                 seed = config["seed"] = previous.get("seed")
+            if deterministic is None:
+                config["deterministic"] = bool(previous.get("deterministic"))
             run.check_same_run(previous, config)
             if previous.get("completed"):
                 return _finished(run, previous, chosen.epochs)
-        if seed is not None:
-            import keras
-
-            keras.utils.set_random_seed(seed)
+        if seed is None:
+            # Every run has a seed: the order of its epochs is made from it,
+            # which is what lets a resumed run see the data an uninterrupted
+            # one would.
+            seed = config["seed"] = random.SystemRandom().randrange(2**31)
+        # A backup of this very run (a fresh run ignores a stale folder).
+        start = newest_backup(run.backup) if previous is not None else None
+        _seed_everything(seed, config["deterministic"])
 
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
@@ -213,33 +242,50 @@ def train(
             if spec.input.needs_tokenizer
             else None
         )
-        train_ds, val_ds = data.get_dataset(
-            dataset,
-            model=model,
-            batch_size=chosen.batch_size,
-            data_dir=data_dir,
-            augment=chosen.augmentation,
-            strategy=strat,
-            tokenizer=tokenizer,
-            # Workers shard the data by example, so they must shuffle alike.
-            seed=0 if seed is None and distribute.is_multi_worker(strat) else seed,
-            **columns,
-        )
-        chosen.compile(model, steps_per_epoch=len(train_ds), strategy=strat)
+
+        def pipelines(stream):
+            return data.get_dataset(
+                dataset,
+                model=model,
+                batch_size=chosen.batch_size,
+                data_dir=data_dir,
+                augment=chosen.augmentation,
+                strategy=strat,
+                tokenizer=tokenizer,
+                seed=seed,  # workers of a cluster shard by example: they order alike
+                stream=stream,
+                **columns,
+            )
+
+        first, skip = (start.epoch, start.step) if start is not None else (0, 0)
+        stages = _stages(first, skip, chosen.epochs, config["deterministic"])
+        train_ds, val_ds = pipelines(stages[0].stream)
+        steps_per_epoch = stages[0].steps_per_epoch(len(train_ds))
+        chosen.compile(model, steps_per_epoch=steps_per_epoch, strategy=strat)
 
         config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
         if weights is not None:
             config["started_from"] = _started_from(model_name, weights, model)
-        resumed = run.start(config, tokenizer)
-        history = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=chosen.epochs,
-            callbacks=chosen.callbacks(run.root),
-            verbose=verbose,
-            shuffle=False,
-        )  # the pipeline shuffles; Keras would only warn
-        _check_finite(history.history.get("loss", []), run, chosen)
+        resumed = run.start(config, tokenizer, resume_epoch=first if start is not None else None)
+        callbacks = chosen.callbacks(run.root, backup_every=backup_every, keep_backup=True)
+        backup = next(c for c in callbacks if hasattr(c, "skipped"))
+        losses = []
+        for index, stage in enumerate(stages):
+            if index:  # the partial epoch came first; the whole epochs follow
+                train_ds, _ = pipelines(stage.stream)
+            backup.skipped = stage.skip
+            history = model.fit(
+                train_ds,
+                validation_data=val_ds,
+                initial_epoch=stage.first,
+                epochs=stage.stop,
+                steps_per_epoch=steps_per_epoch - stage.skip,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,
+            )  # the pipeline shuffles; Keras would only warn
+            losses += history.history.get("loss", [])
+        _check_finite(losses, run, chosen)
         run.save_model(model)
         # Report the figures of the saved file, evaluated on one device: under
         # MirroredStrategy each replica evaluates with its own BatchNorm moving
@@ -247,7 +293,54 @@ def train(
         metrics = evaluate_model(compile_for_eval(run.load_model(), chosen), val_ds)
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
+        shutil.rmtree(run.backup, ignore_errors=True)  # only once the run is recorded complete
         return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stage:
+    """One `model.fit` of a run: epochs `first..stop-1`, the first `skip` batches
+    of epoch `first` left out (trained before the backup it resumes from)."""
+
+    first: int
+    stop: int
+    skip: int
+    stream: object  # EpochStream, or None for no epochs left
+
+    def steps_per_epoch(self, length: int) -> int:
+        """Batches per whole epoch, from the length of this stage's dataset."""
+        if self.stream is None:
+            return length
+        return (length + self.skip) // (self.stop - self.first)
+
+
+def _stages(first: int, skip: int, epochs: int, deterministic: bool) -> list:
+    """The fits that train from batch `skip` of epoch `first` to the end.
+
+    A run resumed part-way into an epoch fits that epoch's remaining batches
+    first (Keras epochs have a fixed length), then the whole epochs after it.
+    A run whose backup is past its last epoch fits nothing: the `fit` of zero
+    epochs only restores the backup.
+    """
+    spans = [(first, first + 1, skip)] if skip else []
+    spans.append((first + 1 if skip else first, epochs, 0))
+    stages = [
+        _Stage(a, b, k, data.EpochStream(a, b, skip=k, deterministic=deterministic))
+        for a, b, k in spans
+        if a < b
+    ]
+    return stages or [_Stage(epochs, epochs, 0, None)]
+
+
+def _seed_everything(seed: int, deterministic: bool) -> None:
+    """Seeds Python, NumPy, TensorFlow and Keras; op determinism if asked."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def _weights_tokenizer(model_name: str, weights: str | None):
