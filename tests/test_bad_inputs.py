@@ -236,6 +236,12 @@ def _export_over_existing(ctx):
     return ["export", str(ctx.run), "--out", str(out), "--format", "onnx"]
 
 
+def _export_over_a_file(ctx):
+    out = ctx.tmp / "notes.txt"
+    out.write_text("a file the user keeps")
+    return ["export", str(ctx.run), "--out", str(out), "--format", "onnx", "--overwrite"]
+
+
 def _csv_missing_column_cli(ctx):
     path = ctx.tmp / "reviews.csv"
     path.write_text("review,label\ngood,pos\nbad,neg\n")
@@ -652,6 +658,12 @@ CLI_CASES = [
         E.ExportError,
         ("already exists", "--overwrite"),
         _export_over_existing,
+    ),
+    Case(
+        "cli-export-over-a-file",
+        E.ExportError,
+        ("notes.txt' is an existing file", "not a directory"),
+        _export_over_a_file,
     ),
     Case(
         "cli-export-format",

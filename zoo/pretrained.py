@@ -288,6 +288,20 @@ def find(name: str) -> WeightsEntry:
     )
 
 
+def is_weights_file(weights: str) -> bool:
+    """Whether `weights=` names a file (a `.h5` ending or a path) rather than a tag.
+
+    Args:
+        weights: str. What the user passed as `weights=`.
+
+    Example:
+
+    >>> is_weights_file("runs/r20/model.weights.h5"), is_weights_file("digits")
+    (True, False)
+    """
+    return weights.endswith(".h5") or os.sep in weights
+
+
 def build_with_weights(spec, weights: str, overrides: dict):
     """Builds `spec`'s model with the arguments the weights need, then loads them.
 
@@ -319,7 +333,7 @@ def build_with_weights(spec, weights: str, overrides: dict):
         for source in sources.values():
             if source.recognizes(weights):
                 return source.build(spec, weights, overrides, None)
-    if weights.endswith(".h5") or os.sep in weights:
+    if is_weights_file(weights):
         path, kwargs = Path(weights), dict(overrides)
         if not path.is_file():
             raise WeightsError(

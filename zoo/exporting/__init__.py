@@ -136,6 +136,13 @@ def export(
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol > 0:
         raise errors.InvalidArgumentError(f"atol must be a number > 0. Received: atol={atol!r}")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        # overwrite replaces an export, never a file that is something else
+        raise errors.ExportError(
+            f"Export directory {str(out_dir)!r} is an existing file, not a directory; "
+            f"an export is a directory. Received: out_dir={str(out_dir)!r}; pass a new or "
+            f"an export directory path."
+        )
     if out_dir.exists() and not overwrite:
         raise errors.ExportError(
             f"Export directory {str(out_dir)!r} already exists; pass overwrite=True "

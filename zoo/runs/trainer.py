@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import random
 import shutil
 from pathlib import Path
@@ -345,7 +344,7 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
 
 def _weights_tokenizer(model_name: str, weights: str | None):
     """The tokenizer shipped with text weights: their token ids need its vocabulary."""
-    if weights is None or weights.endswith(".h5") or os.sep in weights:
+    if weights is None or pretrained.is_weights_file(weights):
         return None
     entry = pretrained.lookup(model_name, weights)
     if entry is None or not entry.tokenizer:
@@ -356,7 +355,7 @@ def _weights_tokenizer(model_name: str, weights: str | None):
 def _started_from(model_name: str, weights: str, model) -> dict:
     """What a fine-tuning run records about its starting weights."""
     record = {"weights": weights}
-    if not (weights.endswith(".h5") or os.sep in weights):
+    if not pretrained.is_weights_file(weights):
         entry = pretrained.resolve(model_name, weights)
         record.update(name=entry.name, sha256=entry.sha256, dataset=entry.dataset)
     else:
