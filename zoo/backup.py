@@ -240,7 +240,11 @@ class StepBackup(keras.callbacks.Callback):
         if self.every is None:
             return
         done = batch + 1 + self._offset()
-        if (self._epoch * self._steps_per_epoch() + done) % self.every == 0:
+        per_epoch = self._steps_per_epoch()
+        # The last batch of an epoch is backed up by on_epoch_end, after
+        # validation: a backup "all batches done" would resume into an empty
+        # partial epoch.
+        if done < per_epoch and (self._epoch * per_epoch + done) % self.every == 0:
             self._save(self._epoch, done)
 
     def on_epoch_end(self, epoch, logs=None):

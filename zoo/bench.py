@@ -484,8 +484,78 @@ def _size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in files) / 1e6
 
 
+def train_speed(
+    name: str,
+    *,
+    batch: int = 32,
+    steps: int = 8,
+    precision: str | None = None,
+    jit_compile: bool | None = None,
+    overrides: Mapping | None = None,
+) -> float:
+    """Training examples/s of a registered model with its recipe and these switches.
+
+    The model is built in the recipe's precision (`Recipe.precision_scope`)
+    and compiled by the recipe with `jit_compile`; the figure is `batch` over
+    the median step time of `steps` steps after one untimed tracing step, on
+    one cached random batch (the model's step, not input I/O). Compare
+    switches by ratios measured in one run (`benchmarks/bench_training_switches.py`).
+
+    Args:
+        name: str. A registered model name.
+        batch: int. Training batch size.
+        steps: int. Timed steps.
+        precision: str or None. `"float32"`, `"mixed_float16"` or
+            `"mixed_bfloat16"`; None keeps the recipe's.
+        jit_compile: bool or None. XLA-compile the step; None keeps the recipe's.
+        overrides: dict or None. Builder overrides, as for `zoo.get_model`.
+
+    Example:
+
+    >>> base = train_speed("bert_tiny")
+    >>> train_speed("bert_tiny", precision="mixed_bfloat16") / base
+    1.3
+    """
+    batch = validation.check_positive_int("batch", batch)
+    steps = validation.check_positive_int("steps", steps)
+    recipe = _recipe_or_none(name) or recipes.Recipe("sgd", optimizer="sgd", momentum=0.9)
+    switches = {"precision": precision, "jit_compile": jit_compile}
+    recipe = recipe.replace(**{k: v for k, v in switches.items() if v is not None})
+    kwargs = dict(overrides or {})
+    with recipe.precision_scope():
+        model = factory.get_model(name, **kwargs)
+    input_spec = registry.get_spec(name).input_for(kwargs)
+    return _time_training(model, recipe, input_spec, batch, steps)
+
+
+def _recipe_or_none(name: str):
+    try:
+        return recipes.get_recipe(name)
+    except errors.UnknownRecipeError:
+        return None
+
+
 def _train_throughput(name: str, model, input_spec, batch: int, steps: int) -> tuple[str, float]:
     """Training examples/s with the model's recipe: batch / median step time."""
+    import keras
+
+    recipe = _recipe_or_none(name)
+    if recipe is None:
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+            loss="sparse_categorical_crossentropy",
+        )
+    return (recipe.name if recipe else "sgd"), _time_training(
+        model, recipe, input_spec, batch, steps
+    )
+
+
+def _time_training(model, recipe, input_spec, batch: int, steps: int) -> float:
+    """`batch` / median step time of `model.fit` on one repeated random batch.
+
+    Compiles with `recipe` first unless it is None (then `model` must be
+    compiled already).
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -495,19 +565,8 @@ def _train_throughput(name: str, model, input_spec, batch: int, steps: int) -> t
     y = np.random.default_rng(1).integers(0, classes, batch).astype("int32")
     # One cached batch, repeated: the figure is the model's step, not input I/O.
     data = tf.data.Dataset.from_tensors((x, y)).repeat(steps + 1)
-    try:
-        recipe = recipes.get_recipe(name)
-    except errors.UnknownRecipeError:
-        recipe = None
     if recipe is not None:
         recipe.compile(model, steps_per_epoch=steps + 1, global_batch_size=batch)
-        recipe_name = recipe.name
-    else:
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-            loss="sparse_categorical_crossentropy",
-        )
-        recipe_name = "sgd"
 
     class StepTimer(keras.callbacks.Callback):
         # Overriding on_train_batch_end also makes Keras call it in step, not
@@ -524,7 +583,7 @@ def _train_throughput(name: str, model, input_spec, batch: int, steps: int) -> t
     model.fit(data, epochs=1, verbose=0, callbacks=[timer], shuffle=False)
     # Differences of consecutive step ends; the first step (tracing) is dropped.
     durations = [b - a for a, b in zip(timer.ends, timer.ends[1:])]
-    return recipe_name, batch / statistics.median(durations)
+    return batch / statistics.median(durations)
 
 
 def _environment() -> dict:

@@ -222,8 +222,10 @@ def train(
         if seed is None:
             # Every run has a seed: the order of its epochs is made from it,
             # which is what lets a resumed run see the data an uninterrupted
-            # one would.
-            seed = config["seed"] = random.SystemRandom().randrange(2**31)
+            # one would. The workers of a cluster shard by example, so they
+            # must order alike: they cannot each draw one.
+            multi = distribute.is_multi_worker(strat)
+            seed = config["seed"] = 0 if multi else random.SystemRandom().randrange(2**31)
         # A backup of this very run (a fresh run ignores a stale folder).
         start = newest_backup(run.backup) if previous is not None else None
         _seed_everything(seed, config["deterministic"])
