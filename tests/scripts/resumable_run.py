@@ -21,9 +21,7 @@ spec.loader.exec_module(importlib.util.module_from_spec(spec))
 import zoo  # noqa: E402  (after the family registers)
 from zoo.recipes import register_recipe  # noqa: E402
 
-register_recipe(
-    zoo.get_recipe("digits_toy").replace(name="digits_toy_shift", augmentation="shift")
-)
+register_recipe(zoo.get_recipe("digits_toy").replace(name="digits_toy_shift", augmentation="shift"))
 zoo.train(
     "toy_cnn",
     "digits",
