@@ -44,19 +44,20 @@ def fuse_layer_norms(model: onnx.ModelProto) -> int:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < 17:  # LayerNormalization is new in opset 17
         return 0
-    # Ranks come from ONNX shape inference: a GlobalAveragePool is a mean over
-    # the last axis only when its input is rank 3.
     inferred = onnx.shape_inference.infer_shapes(model).graph
-    ranks = {
-        v.name: len(v.type.tensor_type.shape.dim)
+    # Shapes come from ONNX shape inference: a GlobalAveragePool is a mean over
+    # the last axis only when its input is rank 3, and gamma and beta must
+    # hold one value per feature of that axis (None: a size it cannot tell).
+    shapes = {
+        v.name: [d.dim_value or None for d in v.type.tensor_type.shape.dim]
         for v in [*inferred.value_info, *inferred.input]
         if v.type.tensor_type.HasField("shape")
     }
     producer = {out: node for node in graph.node for out in node.output}
-    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consts = _Constants(graph)
     nodes, fused = [], 0
     for node in graph.node:
-        found = _match(node, producer, consts, ranks)
+        found = _match(node, producer, consts, shapes)
         if found is None:
             nodes.append(node)
             continue
@@ -83,7 +84,7 @@ def fuse_layer_norms(model: onnx.ModelProto) -> int:
     return fused
 
 
-def _match(add, producer, consts, ranks):
+def _match(add, producer, consts, shapes):
     """`(x, gamma, beta, epsilon)` if `add` ends a Keras 3 LayerNorm, else None.
 
     The subgraph, ending at `add` (names as in Keras' `layer_normalization`):
@@ -100,19 +101,23 @@ def _match(add, producer, consts, ranks):
         if not (_is(scaled, "Mul") and _is(shifted, "Add")):
             continue
         for x, inv in (scaled.input, scaled.input[::-1]):
-            found = _match_inv(x, inv, producer, consts, ranks)
+            found = _match_inv(x, inv, producer, consts, shapes)
             if found is None:
                 continue
             mean, gamma, eps = found
             beta = _shifted_beta(shifted, mean, inv, producer, consts)
-            size = gamma.size
-            if beta is None or beta.size != size or not _is_vector(beta, size):
+            size, features = gamma.size, (shapes.get(x) or [None])[-1]
+            # One gamma per feature: known from the shape, or else implied by
+            # broadcasting when size > 1 (a scalar gamma would broadcast anywhere).
+            if features != size and (features is not None or size == 1):
                 continue
-            return x, gamma.reshape(size), beta.reshape(size).astype(np.float32), eps
+            if beta is None or beta.dtype != np.float32 or not _is_vector(beta, size):
+                continue
+            return x, gamma.reshape(size), beta.reshape(size), eps
     return None
 
 
-def _match_inv(x, inv, producer, consts, ranks):
+def _match_inv(x, inv, producer, consts, shapes):
     """`(mean, gamma, eps)` if `inv` is `rsqrt(var(x) + eps) * gamma`, else None."""
     mul = producer.get(inv)
     if not _is(mul, "Mul"):
@@ -128,7 +133,7 @@ def _match_inv(x, inv, producer, consts, ranks):
             continue
         var_name, eps = _with_scalar(plus, consts)
         var = producer.get(var_name)
-        if not _is_last_axis_mean(var, ranks):
+        if not _is_last_axis_mean(var, shapes):
             continue
         square = producer.get(var.input[0])
         if not _is(square, "Mul") or square.input[0] != square.input[1]:
@@ -137,7 +142,7 @@ def _match_inv(x, inv, producer, consts, ranks):
         if not _is(diff, "Sub") or diff.input[0] != x:
             continue
         mean = producer.get(diff.input[1])
-        if _is_last_axis_mean(mean, ranks) and mean.input[0] == x and eps is not None:
+        if _is_last_axis_mean(mean, shapes) and mean.input[0] == x and eps is not None and eps > 0:
             return diff.input[1], gamma, eps
     return None
 
@@ -145,22 +150,22 @@ def _match_inv(x, inv, producer, consts, ranks):
 def _shifted_beta(shifted, mean, inv, producer, consts):
     """beta if `shifted` is `Add(Mul(Neg(mean), inv), beta)`, else None."""
     for m, b in (shifted.input, shifted.input[::-1]):
-        mul = producer.get(m)
-        if b in consts and _is(mul, "Mul") and inv in mul.input:
+        mul, beta = producer.get(m), consts.get(b)
+        if beta is not None and _is(mul, "Mul") and inv in mul.input:
             other = mul.input[1] if mul.input[0] == inv else mul.input[0]
             neg = producer.get(other)
             if _is(neg, "Neg") and neg.input[0] == mean:
-                return consts[b]
+                return beta
     return None
 
 
-def _is_last_axis_mean(node, ranks) -> bool:
+def _is_last_axis_mean(node, shapes) -> bool:
     """A mean over the last axis that keeps it (as size 1)."""
+    rank = len(shapes[node.input[0]]) if node is not None and node.input[0] in shapes else None
     if _is(node, "GlobalAveragePool"):
-        return ranks.get(node.input[0]) == 3
+        return rank == 3
     if _is(node, "ReduceMean") and len(node.input) == 1:  # opset 17: axes is an attribute
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        rank = ranks.get(node.input[0])
         return attrs.get("keepdims", 1) == 1 and list(attrs.get("axes", [])) in (
             [-1],
             [rank - 1] if rank else [-1],
@@ -171,9 +176,22 @@ def _is_last_axis_mean(node, ranks) -> bool:
 def _with_scalar(node, consts):
     """`(other input, float)` if one input of `node` is a constant scalar."""
     for value, other in (node.input, node.input[::-1]):
-        if value in consts and consts[value].size == 1:
-            return other, float(consts[value].reshape(()))
+        array = consts.get(value)
+        if array is not None and array.size == 1:
+            return other, float(array.reshape(()))
     return None, None
+
+
+class _Constants:
+    """The graph's initializers as numpy arrays, converted when asked for (a
+    BERT-base file holds 400 MB of them; a LayerNorm match reads a few)."""
+
+    def __init__(self, graph):
+        self._tensors = {t.name: t for t in graph.initializer}
+
+    def get(self, name):
+        tensor = self._tensors.get(name)
+        return None if tensor is None else numpy_helper.to_array(tensor)
 
 
 def _is_vector(array, size) -> bool:
