@@ -3,6 +3,8 @@
 tf2onnx's `from_keras` does not work with Keras 3, so Keras' exporter (which
 drives tf2onnx internally) is the supported path. It needs float32 weights:
 a mixed-precision model is rebuilt in float32 with the same weights first.
+Each Keras LayerNorm, which tf2onnx spells out as 12 nodes, is then replaced
+by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`).
 """
 
 from __future__ import annotations
@@ -77,4 +79,11 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
     model = float32_copy(model)
     _call_once(model)
     model.export(str(path), format="onnx", verbose=False, opset_version=opset)
+    import onnx  # imported here: `zoo.exporting.formats` stays light for `zoo bench`
+
+    from zoo.exporting.onnx_layernorm import fuse_layer_norms
+
+    graph = onnx.load(str(path))
+    if fuse_layer_norms(graph):
+        onnx.save(graph, str(path))
     return path

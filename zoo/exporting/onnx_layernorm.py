@@ -1,0 +1,241 @@
+"""One ONNX `LayerNormalization` node for each Keras 3 LayerNorm in an exported graph.
+
+Keras 3 computes `LayerNormalization` (TensorFlow backend) as
+`x * inv + (beta - mean * inv)` with `inv = rsqrt(var + eps) * gamma` and the
+moments from `tf.nn.moments`; tf2onnx writes that as 12 elementwise and
+reduction nodes, its `ReduceMean`s turned into `GlobalAveragePool` (for a
+rank-3 input the mean over the last axis is a global pool). Neither tf2onnx's
+layer-norm rewriter nor onnxruntime's fusions match this form (they expect the
+`tf.keras` 2 or PyTorch ones; tf2onnx has no LayerNormalization handler, see
+onnx/tensorflow-onnx#2183), so it stays 12 kernels per LayerNorm. This module
+matches the form on the ONNX graph and replaces it by opset-17
+`LayerNormalization`, one fused kernel that onnxruntime can further fuse with
+the residual `Add` before it (`SkipLayerNormalization`) when it loads the file.
+
+Written by hand because no maintained library rewrites this form; the match is
+strict (every node, constant and shape is checked) and anything else is left
+as it was, so a graph with no Keras 3 LayerNorm comes back unchanged.
+
+Example:
+
+>>> model = onnx.load("model.onnx")
+>>> fuse_layer_norms(model)      # number of LayerNorms fused
+9
+>>> onnx.save(model, "model.onnx")
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+def fuse_layer_norms(model: onnx.ModelProto) -> int:
+    """Replaces each Keras 3 LayerNorm subgraph of `model` (in place).
+
+    Args:
+        model: onnx.ModelProto. An opset >= 17 graph written by tf2onnx.
+
+    Returns:
+        int. How many LayerNorms were fused (0: the graph is unchanged).
+    """
+    graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < 17:  # LayerNormalization is new in opset 17
+        return 0
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    # Shapes come from ONNX shape inference: a GlobalAveragePool is a mean over
+    # the last axis only when its input is rank 3, and gamma and beta must
+    # hold one value per feature of that axis (None: a size it cannot tell).
+    shapes = {
+        v.name: [d.dim_value or None for d in v.type.tensor_type.shape.dim]
+        for v in [*inferred.value_info, *inferred.input]
+        if v.type.tensor_type.HasField("shape")
+    }
+    producer = {out: node for node in graph.node for out in node.output}
+    consts = _Constants(graph)
+    nodes, fused = [], 0
+    for node in graph.node:
+        found = _match(node, producer, consts, shapes)
+        if found is None:
+            nodes.append(node)
+            continue
+        x, gamma, beta, eps = found
+        fused += 1
+        name = node.name or node.output[0]
+        for suffix, value in (("scale", gamma), ("bias", beta)):
+            graph.initializer.append(numpy_helper.from_array(value, f"{name}/LayerNorm_{suffix}"))
+        # In the place of the subgraph's last node, whose output it takes over:
+        # its inputs are computed before it, so the order stays topological.
+        nodes.append(
+            helper.make_node(
+                "LayerNormalization",
+                [x, f"{name}/LayerNorm_scale", f"{name}/LayerNorm_bias"],
+                [node.output[0]],
+                name=f"{name}/LayerNorm",
+                axis=-1,
+                epsilon=eps,
+            )
+        )
+    if fused:
+        _set_nodes(graph, nodes)
+        _remove_dead_nodes(graph)
+    return fused
+
+
+def _match(add, producer, consts, shapes):
+    """`(x, gamma, beta, epsilon)` if `add` ends a Keras 3 LayerNorm, else None.
+
+    The subgraph, ending at `add` (names as in Keras' `layer_normalization`):
+
+        mean = ReduceMean_last(x)                    # GlobalAveragePool, rank 3
+        var  = ReduceMean_last(Mul(Sub(x, mean), Sub(x, mean)))
+        inv  = Mul(Reciprocal(Sqrt(Add(var, eps))), gamma)
+        add  = Add(Mul(x, inv), Add(Mul(Neg(mean), inv), beta))
+    """
+    if add.op_type != "Add":
+        return None
+    for left, right in (add.input, add.input[::-1]):
+        scaled, shifted = producer.get(left), producer.get(right)
+        if not (_is(scaled, "Mul") and _is(shifted, "Add")):
+            continue
+        for x, inv in (scaled.input, scaled.input[::-1]):
+            found = _match_inv(x, inv, producer, consts, shapes)
+            if found is None:
+                continue
+            mean, gamma, eps = found
+            beta = _shifted_beta(shifted, mean, inv, producer, consts)
+            size, features = gamma.size, (shapes.get(x) or [None])[-1]
+            # One gamma per feature: known from the shape, or else implied by
+            # broadcasting when size > 1 (a scalar gamma would broadcast anywhere).
+            if features != size and (features is not None or size == 1):
+                continue
+            if beta is None or beta.dtype != np.float32 or not _is_vector(beta, size):
+                continue
+            return x, gamma.reshape(size), beta.reshape(size), eps
+    return None
+
+
+def _match_inv(x, inv, producer, consts, shapes):
+    """`(mean, gamma, eps)` if `inv` is `rsqrt(var(x) + eps) * gamma`, else None."""
+    mul = producer.get(inv)
+    if not _is(mul, "Mul"):
+        return None
+    for r, g in (mul.input, mul.input[::-1]):
+        gamma = consts.get(g)
+        recip = producer.get(r)
+        if gamma is None or gamma.dtype != np.float32 or not _is_vector(gamma, gamma.size):
+            continue
+        sqrt = _parent(recip, "Reciprocal", producer)
+        plus = _parent(sqrt, "Sqrt", producer)
+        if not _is(plus, "Add"):
+            continue
+        var_name, eps = _with_scalar(plus, consts)
+        var = producer.get(var_name)
+        if not _is_last_axis_mean(var, shapes):
+            continue
+        square = producer.get(var.input[0])
+        if not _is(square, "Mul") or square.input[0] != square.input[1]:
+            continue
+        diff = producer.get(square.input[0])
+        if not _is(diff, "Sub") or diff.input[0] != x:
+            continue
+        mean = producer.get(diff.input[1])
+        if _is_last_axis_mean(mean, shapes) and mean.input[0] == x and eps is not None and eps > 0:
+            return diff.input[1], gamma, eps
+    return None
+
+
+def _shifted_beta(shifted, mean, inv, producer, consts):
+    """beta if `shifted` is `Add(Mul(Neg(mean), inv), beta)`, else None."""
+    for m, b in (shifted.input, shifted.input[::-1]):
+        mul, beta = producer.get(m), consts.get(b)
+        if beta is not None and _is(mul, "Mul") and inv in mul.input:
+            other = mul.input[1] if mul.input[0] == inv else mul.input[0]
+            neg = producer.get(other)
+            if _is(neg, "Neg") and neg.input[0] == mean:
+                return beta
+    return None
+
+
+def _is_last_axis_mean(node, shapes) -> bool:
+    """A mean over the last axis that keeps it (as size 1)."""
+    rank = len(shapes[node.input[0]]) if node is not None and node.input[0] in shapes else None
+    if _is(node, "GlobalAveragePool"):
+        return rank == 3
+    if _is(node, "ReduceMean") and len(node.input) == 1:  # opset 17: axes is an attribute
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        return attrs.get("keepdims", 1) == 1 and list(attrs.get("axes", [])) in (
+            [-1],
+            [rank - 1] if rank else [-1],
+        )
+    return False
+
+
+def _with_scalar(node, consts):
+    """`(other input, float)` if one input of `node` is a constant scalar."""
+    for value, other in (node.input, node.input[::-1]):
+        array = consts.get(value)
+        if array is not None and array.size == 1:
+            return other, float(array.reshape(()))
+    return None, None
+
+
+class _Constants:
+    """The graph's initializers as numpy arrays, converted when asked for (a
+    BERT-base file holds 400 MB of them; a LayerNorm match reads a few)."""
+
+    def __init__(self, graph):
+        self._tensors = {t.name: t for t in graph.initializer}
+
+    def get(self, name):
+        tensor = self._tensors.get(name)
+        return None if tensor is None else numpy_helper.to_array(tensor)
+
+
+def _is_vector(array, size) -> bool:
+    """Shape `[size]`, or `[1, ..., 1, size]`: one value per feature."""
+    return array.ndim >= 1 and array.shape[-1] == size and array.size == size
+
+
+def _parent(node, op_type, producer):
+    return producer.get(node.input[0]) if _is(node, op_type) else None
+
+
+def _is(node, op_type) -> bool:
+    return node is not None and node.op_type == op_type
+
+
+def _remove_dead_nodes(graph) -> None:
+    """Drops nodes and initializers that no graph output depends on any more."""
+    needed = {out.name for out in graph.output}
+    kept = []
+    for node in reversed(graph.node):  # topological order: consumers come last
+        if any(out in needed for out in node.output):
+            kept.append(node)
+            needed.update(node.input)
+            needed.update(_subgraph_inputs(node))
+    _set_nodes(graph, reversed(kept))
+    used = [t for t in graph.initializer if t.name in needed]
+    del graph.initializer[:]
+    graph.initializer.extend(used)
+
+
+def _set_nodes(graph, nodes) -> None:
+    """Makes `nodes` (some of them `graph`'s own) the nodes of `graph`."""
+    copies = [onnx.NodeProto.FromString(node.SerializeToString()) for node in nodes]
+    del graph.node[:]
+    graph.node.extend(copies)
+
+
+def _subgraph_inputs(node) -> set:
+    """Every name read inside `node`'s subgraphs (If, Loop, Scan bodies), which
+    may come from the outer graph."""
+    names = set()
+    for attr in node.attribute:
+        for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+            for inner in sub.node:
+                names.update(inner.input)
+                names.update(_subgraph_inputs(inner))
+    return names
