@@ -9,8 +9,8 @@ layer-norm rewriter nor onnxruntime's fusions match this form (they expect the
 `tf.keras` 2 or PyTorch ones; tf2onnx has no LayerNormalization handler, see
 onnx/tensorflow-onnx#2183), so it stays 12 kernels per LayerNorm. This module
 matches the form on the ONNX graph and replaces it by opset-17
-`LayerNormalization`, one fused kernel that onnxruntime can further fuse with
-the residual `Add` before it (`SkipLayerNormalization`) when it loads the file.
+`LayerNormalization`, one fused kernel (onnxruntime 1.32 does not go on to
+fuse it with the residual `Add` into `SkipLayerNormalization`; checked).
 
 Written by hand because no maintained library rewrites this form; the match is
 strict (every node, constant and shape is checked) and anything else is left
