@@ -144,42 +144,46 @@ def training_batches(
     def batched(examples):
         return examples.batch(batch_size, num_parallel_calls=_AUTOTUNE)
 
+    def finished(batches):  # transform first, then augment (the same in both modes)
+        if transform is not None:
+            batches = batches.map(transform, num_parallel_calls=_AUTOTUNE)
+        if augment is None:
+            return batches
+        return batches.map(
+            lambda x, y: (augment(x, training=True), y), num_parallel_calls=_AUTOTUNE
+        )
+
     if stream is None:
-        out = batched(shuffled(ds, seed))
-    else:
-        if seed is None:
-            raise errors.InvalidArgumentError(
-                "An epoch stream orders every epoch from the seed, so it needs one. "
-                "Received: seed=None; accepted: an int >= 0."
-            )
-        buffer = _buffer(ds)
-        per_epoch = int(batched(ds).cardinality())
-        if per_epoch < 0:  # a source of unknown length: count it once (it is cached)
-            per_epoch = int(batched(ds).reduce(0, lambda count, _: count + 1))
-        # Each epoch is its own shuffle with its own Python-int seed, tagged with
-        # (epoch seed, batch index); the epochs are concatenated (no function is
-        # traced per epoch), so the maps below are built once for the stream.
-        epochs = [
-            tf.data.Dataset.zip(
-                tf.data.Dataset.from_tensors(tf.constant(_mix(seed, number), tf.int64)).repeat(),
-                tf.data.Dataset.range(per_epoch),
-                batched(
-                    ds.shuffle(buffer, seed=_mix(seed, number), reshuffle_each_iteration=False)
-                ),
-            )
-            for number in range(stream.first, stream.stop)
-        ]
-        out = functools.reduce(lambda a, b: a.concatenate(b), epochs).skip(stream.skip)
-        if augment is not None and stream.deterministic:
-            out = _seeded(out, augment)
-            augment = None
-        else:
-            out = out.map(lambda _seed, _index, batch: batch)
+        return finished(batched(shuffled(ds, seed)))
+    if seed is None:
+        raise errors.InvalidArgumentError(
+            "An epoch stream orders every epoch from the seed, so it needs one. "
+            "Received: seed=None; accepted: an int >= 0."
+        )
+    buffer = _buffer(ds)
+    per_epoch = int(batched(ds).cardinality())
+    if per_epoch < 0:  # a source of unknown length: count it once (it is cached)
+        per_epoch = int(batched(ds).reduce(0, lambda count, _: count + 1))
+    # Each epoch is its own shuffle with its own Python-int seed, tagged with
+    # (epoch seed, batch index); the epochs are concatenated (no function is
+    # traced per epoch), so the maps below are built once for the stream.
+    epochs = [
+        tf.data.Dataset.zip(
+            tf.data.Dataset.from_tensors(tf.constant(_mix(seed, number), tf.int64)).repeat(),
+            tf.data.Dataset.range(per_epoch),
+            batched(ds.shuffle(buffer, seed=_mix(seed, number), reshuffle_each_iteration=False)),
+        )
+        for number in range(stream.first, stream.stop)
+    ]
+    tagged = functools.reduce(lambda a, b: a.concatenate(b), epochs).skip(stream.skip)
+    if augment is None or not stream.deterministic:
+        return finished(tagged.map(lambda _seed, _index, batch: batch))
     if transform is not None:
-        out = out.map(transform, num_parallel_calls=_AUTOTUNE)
-    if augment is not None:
-        out = out.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=_AUTOTUNE)
-    return out
+        tagged = tagged.map(
+            lambda epoch_seed, index, batch: (epoch_seed, index, transform(*batch)),
+            num_parallel_calls=_AUTOTUNE,
+        )
+    return _seeded(tagged, augment)
 
 
 def _mix(seed: int, number: int) -> int:
