@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -41,6 +40,7 @@ import keras
 import numpy as np
 
 from zoo import errors
+from zoo.downloads import sha256_of
 
 _WEIGHTS = "model.weights.h5"
 _STATE = "state.npz"
@@ -84,12 +84,7 @@ def newest_backup(backup_dir) -> BackupPoint | None:
     root = Path(backup_dir)
     if not root.is_dir():
         return None
-    folders = sorted(
-        (p for p in root.iterdir() if p.name.startswith(_PREFIX) and p.is_dir()),
-        key=_global_step,
-        reverse=True,
-    )
-    for folder in folders:
+    for folder in _folders_newest_first(root):
         problem = _check(folder)
         if problem is None:
             manifest = json.loads((folder / _MANIFEST).read_text())
@@ -99,6 +94,12 @@ def newest_backup(backup_dir) -> BackupPoint | None:
             stacklevel=2,
         )
     return None
+
+
+def _folders_newest_first(root: Path) -> list:
+    """The `step-*` backup folders in `root`, the highest global step first."""
+    folders = (p for p in root.iterdir() if p.name.startswith(_PREFIX) and p.is_dir())
+    return sorted(folders, key=_global_step, reverse=True)
 
 
 def _global_step(folder: Path) -> int:
@@ -120,17 +121,9 @@ def _check(folder: Path) -> str | None:
         path = folder / name
         if not path.is_file():
             return f"{name} is missing"
-        if _sha256(path) != files.get(name):
+        if sha256_of(path) != files.get(name):
             return f"{name} does not match its recorded sha256"
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class StepBackup(keras.callbacks.Callback):
@@ -197,9 +190,8 @@ class StepBackup(keras.callbacks.Callback):
             model.optimizer.build(model.trainable_variables)
         model.load_weights(str(point.path / _WEIGHTS))
         with np.load(point.path / _STATE) as state:
-            for variable, value in zip(
-                _random_state(model), _stored(state, "random", _random_state(model))
-            ):
+            random_state = _random_state(model)
+            for variable, value in zip(random_state, _stored(state, "random", random_state)):
                 variable.assign(value)
             self._metrics_to_restore = (
                 {k: state[k] for k in state.files if k.startswith("metric")} if point.step else None
@@ -278,7 +270,7 @@ class StepBackup(keras.callbacks.Callback):
             manifest = {
                 "epoch": epoch,
                 "step": step,
-                "sha256": {name: _sha256(tmp / name) for name in (_WEIGHTS, _STATE)},
+                "sha256": {name: sha256_of(tmp / name) for name in (_WEIGHTS, _STATE)},
             }
             (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
             _fsync_dir(tmp)
@@ -291,12 +283,7 @@ class StepBackup(keras.callbacks.Callback):
         self._prune()
 
     def _prune(self) -> None:
-        folders = sorted(
-            (p for p in self.backup_dir.iterdir() if p.name.startswith(_PREFIX)),
-            key=_global_step,
-            reverse=True,
-        )
-        for old in folders[self.keep :]:
+        for old in _folders_newest_first(self.backup_dir)[self.keep :]:
             shutil.rmtree(old, ignore_errors=True)
         for leftover in self.backup_dir.glob(".tmp-*"):  # from a killed process
             shutil.rmtree(leftover, ignore_errors=True)
