@@ -19,6 +19,32 @@ os.environ["ZOO_HOME"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-home-{os.
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """Runs the `slow` tests (learning checks, multi-process runs) first.
+
+    `make test` spreads tests over two xdist workers in collection order; a
+    minute-long test collected last leaves the other worker idle at the end.
+    The sort is stable, so the rest keeps its order.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="module")
+def toy_family():
+    """The test family of tests/toy_family.py, registered for one module."""
+    import importlib.util
+
+    from zoo import recipes, registry
+
+    path = Path(__file__).with_name("toy_family.py")
+    spec = importlib.util.spec_from_file_location("zoo_toy_family", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the "one import line"
+    yield module
+    registry._REGISTRY.pop("toy_cnn", None)
+    recipes._RECIPES.pop("digits_toy", None)
+
+
 @pytest.fixture(autouse=True)
 def _same_random_start():
     """Every test starts from seed 0, so a pass or a failure repeats.

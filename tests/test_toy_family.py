@@ -1,26 +1,12 @@
 """A family defined outside the package goes through every shared path unchanged."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import zoo
-from zoo import recipes, registry
 from zoo.testing import check_registered, family_representatives
-
-
-@pytest.fixture(scope="module")
-def toy_family():
-    path = Path(__file__).with_name("toy_family.py")
-    spec = importlib.util.spec_from_file_location("zoo_toy_family", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # the "one import line"
-    yield module
-    registry._REGISTRY.pop("toy_cnn", None)
-    recipes._RECIPES.pop("digits_toy", None)
 
 
 def test_toy_family_is_listed_and_checked(toy_family, tmp_path):

@@ -10,6 +10,8 @@ Two modes, picked from the float graph itself so no family is named here:
 - `dynamic`: int8 weights, activations quantized per call from their own
   range (`DynamicQuantizeLinear`, `MatMulInteger`, `DynamicQuantizeLSTM`).
   For LSTM and attention graphs, whose activation ranges vary with the text.
+  Dense layers (`Gemm`) are first written as `MatMul` + `Add`
+  (`zoo.exporting.onnx_gemm`), which onnxruntime's dynamic mode quantizes.
 
 A quantized artifact is not numerically equal to the float one, so
 `zoo.export` holds it to an accuracy gate (`zoo.exporting.verify.accuracy`),
@@ -89,6 +91,7 @@ def quantize_int8(source, path, *, calibration=None, mode: str | None = None) ->
     with tempfile.TemporaryDirectory(prefix="zoo-quantize-") as tmp:
         prepared = _preprocessed(Path(source), Path(tmp) / "prepared.onnx")
         if mode == "dynamic":
+            prepared = _dense_layers_as_matmuls(prepared)
             quantize_dynamic(str(prepared), str(path), weight_type=QuantType.QInt8)
         else:
             quantize_static(
@@ -114,6 +117,22 @@ def _preprocessed(source: Path, target: Path) -> Path:
 
     quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
     return target
+
+
+def _dense_layers_as_matmuls(path: Path) -> Path:
+    """Rewrites the graph's `Gemm`s as `MatMul` + `Add`, which dynamic int8 quantizes.
+
+    See `zoo.exporting.onnx_gemm`: without it a transformer's dense layers
+    stay float32 in the int8 file.
+    """
+    import onnx
+
+    from zoo.exporting.onnx_gemm import gemms_as_matmuls
+
+    model = onnx.load(str(path))
+    if gemms_as_matmuls(model):
+        onnx.save(model, str(path))
+    return path
 
 
 def _examples_reader(onnx_path, examples):
