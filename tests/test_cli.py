@@ -89,6 +89,7 @@ def test_console_script_entry_point_runs():
     assert bad.returncode == 2 and "--dataset" in bad.stderr
 
 
+@pytest.mark.slow
 def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp_path):
     """The user path end to end: `zoo train` in its own process (logical CPU
     devices must be made before TensorFlow starts), then evaluate and export."""

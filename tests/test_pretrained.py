@@ -48,6 +48,7 @@ def test_bad_weight_requests_name_the_value(weights, overrides, match):
         zoo.get_model("resnet20", weights=weights, **overrides)
 
 
+@pytest.mark.slow
 def test_publish_run_adds_a_loadable_entry(tmp_path):
     run_dir = tmp_path / "run"
     zoo.train("resnet20", "digits", run_dir, epochs=1, verbose=0)

@@ -203,6 +203,7 @@ def run_zoo(*argv):
     )
 
 
+@pytest.mark.slow
 def test_cli_first_screen_is_quiet_and_v_shows_tensorflow_logs(tmp_path):
     """`zoo train` (TensorFlow imported, devices listed, a model built and
     trained) with no TF_CPP_MIN_LOG_LEVEL set: nothing on stderr; `-v` shows

@@ -14,6 +14,7 @@ def read_epochs(run_dir):
         return [int(row["epoch"]) for row in csv.DictReader(handle)]
 
 
+@pytest.mark.slow
 def test_resnet20_learns_digits(tmp_path):
     """The learning check: the project's own recipe reaches >= 95% on digits."""
     run_dir = tmp_path / "r20"
@@ -88,6 +89,7 @@ def saved_arrays(path) -> dict:
     return arrays
 
 
+@pytest.mark.slow
 def test_a_run_killed_three_times_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
     """SIGKILL at three points (real processes); each rerun resumes at the step of
     its newest backup, with the data position and random state it had."""
@@ -254,6 +256,7 @@ def test_a_run_directory_that_cannot_be_made_is_a_clear_error(tmp_path, where):
     assert (tmp_path / "a_file").read_text() == "not a directory"
 
 
+@pytest.mark.slow
 def test_a_csv_with_its_own_column_names_trains_evaluates_and_exports(tmp_path):
     rows = ["review,stars"] + [
         f"review {i} was {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}"

@@ -170,6 +170,7 @@ def test_an_ema_run_saves_the_averaged_weights(tmp_path):
         np.testing.assert_array_equal(average.numpy(), weight.numpy())
 
 
+@pytest.mark.slow
 def test_a_run_with_accumulation_and_ema_resumes_mid_epoch_exactly(tmp_path, monkeypatch):
     """Every switch combines with resume: the accumulators, the EMA weights and
     the dropout state are in the backup; the crash leaves a half-filled

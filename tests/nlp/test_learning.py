@@ -13,6 +13,7 @@ import zoo
 from zoo import pretrained, training
 
 
+@pytest.mark.slow
 def test_lstm_learns_sentiment_and_exports_with_its_tokenizer(tmp_path):
     run_dir = tmp_path / "lstm"
     result = zoo.train(
@@ -53,6 +54,7 @@ def test_lstm_learns_sentiment_and_exports_with_its_tokenizer(tmp_path):
     assert list(np.argmax(probs, -1)) == [1, 0]
 
 
+@pytest.mark.slow
 def test_bert_tiny_fine_tunes_from_its_shipped_weights_with_their_tokenizer(tmp_path):
     # Learning from scratch is what the shipped transformer_encoder_tiny and
     # bert_tiny .sentiment weights recorded (1.000 and 0.993; their commands are
