@@ -189,6 +189,7 @@ def test_a_run_with_accumulation_and_ema_resumes_mid_epoch_exactly(tmp_path, mon
                 raise RuntimeError("simulated crash")
 
     small = {"embedding_dim": 8, "units": 8, "vocabulary_size": 200, "dropout": 0.3}
+    small["num_layers"] = 1  # one recurrent layer: the resume path is what is tested
     run = dict(epochs=2, batch_size=512, seed=2, accumulate=3, ema=True, overrides=small)
     run.update(verbose=0, backup_every=5)  # 10 = 3 updates of 3 batches + 1 accumulated
     whole = zoo.train("lstm", "sentiment", tmp_path / "whole", **run)

@@ -13,6 +13,9 @@ from zoo import errors
 from zoo.exporting import verify
 from zoo.exporting.formats import FORMATS
 
+# One worker builds the module's shared fixtures once (xdist would build them on each).
+pytestmark = pytest.mark.xdist_group("test_export")
+
 
 @pytest.fixture(scope="module")
 def model():

@@ -13,6 +13,9 @@ import pytest
 import zoo
 from zoo import data, errors
 
+# One worker builds the module's shared fixtures once (xdist would build them on each).
+pytestmark = pytest.mark.xdist_group("test_quantize")
+
 
 @pytest.fixture(scope="module")
 def digits():

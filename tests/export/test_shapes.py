@@ -20,6 +20,9 @@ from zoo.exporting.metadata import dynamic_axes
 from zoo.exporting.report import ExportReport, FormatResult
 from zoo.registry import get_spec
 
+# One worker builds the module's shared fixtures once (xdist would build them on each).
+pytestmark = pytest.mark.xdist_group("test_shapes")
+
 TRAIN = [
     "the plot was not dull , it was clever",
     "the acting was good but the ending was bad",
