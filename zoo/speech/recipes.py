@@ -29,7 +29,9 @@ register_recipe(
         "spoken_commands_kws",
         description="CI-sized: the embedded spoken_commands at batch 64, Adam 3e-3 with one "
         "warmup epoch and cosine decay over 12 epochs (SGD 0.1 needs the paper's 26 "
-        "epochs of a 100k-clip dataset to settle).",
+        "epochs of a 100k-clip dataset to settle). kws_res8 as the paper builds it: 0.8975 "
+        "on the held-out voices; the shipped kws_res8.spoken_commands adds SpecAugment "
+        "and dropout 0.2 over 20 epochs: 0.9283 (its command is in the manifest).",
         optimizer="adam",
         learning_rate=3e-3,
         reference_batch=64,
