@@ -1,18 +1,17 @@
 """Dense layers as `MatMul` + `Add`, so onnxruntime's dynamic int8 quantizes them.
 
-tf2onnx writes each Keras `Dense` as a `Gemm` node, and onnxruntime's
-pre-quantization pass fuses a `MatMul` + `Add` into `Gemm` too. Dynamic
-quantization (`onnxruntime.quantization.quantize_dynamic`) has no integer
-`Gemm`: its registry covers `MatMul`, `Conv`, `LSTM`, `Attention`, `Gather`,
-so a transformer's projections and feed-forward layers, most of its time,
-stayed float32 and the int8 file ran no faster than the float one. Written
-out again as `MatMul` (weights as a constant) and `Add` (the bias), they
-become `MatMulInteger` and onnxruntime fuses them with the bias into
-`DynamicQuantizeMatMul` at load time.
+tf2onnx writes the attention projections of keras-hub's transformer layers
+(`EinsumDense`) as `Gemm` nodes. onnxruntime's dynamic quantization
+(`onnxruntime.quantization.quantize_dynamic`) has no integer `Gemm`: its
+registry covers `MatMul`, `Conv`, `LSTM`, `Attention`, `Gather`, so those
+projections stayed float32 in the int8 file. Written out again as `MatMul`
+(weights as a constant) and `Add` (the bias), they become `MatMulInteger`,
+which onnxruntime fuses with the bias into `DynamicQuantizeMatMul` /
+`MatMulIntegerToFloat` at load time.
 
 Written by hand because onnxruntime offers no Gemm-to-MatMul pass; only the
-plain form is rewritten (`alpha = beta = 1`, `transA = 0`, constant weights
-and bias), any other `Gemm` is left as it is.
+plain form is rewritten (`alpha = 1`, `transA = 0`, constant weights, a
+constant bias with `beta = 1` or none), any other `Gemm` is left as it is.
 
 Example:
 
