@@ -96,6 +96,9 @@ def _cmd_train(args) -> int:
         weights=args.weights,
         deterministic=args.deterministic,
         backup_every=args.backup_every or None,
+        teacher=args.teacher,
+        temperature=args.temperature,
+        student_loss_weight=args.student_loss_weight,
     )
     state = (
         "already complete" if result.already_complete else "resumed" if result.resumed else "done"
@@ -290,6 +293,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, received {text!r}") from None
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -412,6 +422,24 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="keep an exponential moving average of the weights; the run saves the average",
+    )
+    p.add_argument(
+        "--teacher",
+        metavar="RUN_DIR|ARCH.TAG",
+        help="knowledge distillation: also learn from this trained model's softened outputs "
+        "(a run directory, or weights from `zoo weights list`, e.g. kws_res8.spoken_commands)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=_float,
+        help="distillation temperature (with --teacher; default 4)",
+    )
+    p.add_argument(
+        "--student-loss-weight",
+        type=_float,
+        metavar="W",
+        help="weight of the label loss against the teacher's, in [0, 1] (with --teacher; "
+        "default 0.5)",
     )
     p.add_argument("--text-column", help="text column of a CSV/TSV dataset (default: text)")
     p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")

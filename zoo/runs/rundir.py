@@ -31,7 +31,16 @@ from zoo.fs import RunLayout, replace_atomic, write_json_atomic
 # Keys of config.json that must match for a run to be resumed: another batch
 # size, say, would rebuild the learning-rate schedule from another number of
 # steps per epoch.
-IDENTITY = ("model", "overrides", "dataset", "recipe_name", "batch_size", "seed", "weights")
+IDENTITY = (
+    "model",
+    "overrides",
+    "dataset",
+    "recipe_name",
+    "batch_size",
+    "seed",
+    "weights",
+    "distill",
+)
 
 
 class RunDir(RunLayout):

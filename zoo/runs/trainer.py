@@ -25,9 +25,16 @@ from pathlib import Path
 
 from zoo import data, distribute, errors, factory, pretrained, recipes, registry, validation
 from zoo.backup import newest_backup
+from zoo.distill import (
+    DEFAULT_STUDENT_LOSS_WEIGHT,
+    DEFAULT_TEMPERATURE,
+    Distiller,
+    check_settings,
+)
 from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
+from zoo.runs.teachers import load_teacher
 
 
 @dataclasses.dataclass
@@ -108,6 +115,9 @@ def train(
     weights: str | None = None,
     deterministic: bool | None = None,
     backup_every: int | None = 100,
+    teacher: str | None = None,
+    temperature: float | None = None,
+    student_loss_weight: float | None = None,
 ) -> TrainResult:
     """Trains a registered model on a dataset into a run directory.
 
@@ -154,6 +164,16 @@ def train(
             head and adapts the input channels) and trained with the recipe
             in fine-tuning mode (`Recipe.finetune`: frozen-backbone warm-up,
             then the whole network at a lower rate). Recorded in the run.
+        teacher: str or None. Distil from this trained model (a run
+            directory, or a weights name `arch.tag`): the model trains on the
+            labels and on the teacher's softened outputs (`zoo.distill`).
+            Its classes must be the dataset's; image and audio models (text
+            students would need the teacher's token ids). Recorded in the run.
+        temperature: float or None. Distillation temperature (default
+            `zoo.distill.DEFAULT_TEMPERATURE`); only with `teacher`.
+        student_loss_weight: float or None. Weight of the label loss in [0, 1]
+            (default `zoo.distill.DEFAULT_STUDENT_LOSS_WEIGHT`); only with
+            `teacher`.
 
     Example:
 
@@ -186,6 +206,7 @@ def train(
     distribute.per_replica_batch_size(chosen.batch_size, strat)
     if backup_every is not None:
         validation.check_positive_int("backup_every", backup_every)
+    distill = _distill_settings(spec, teacher, temperature, student_loss_weight)
 
     run = RunDir(run_dir)
     run.check_writable()
@@ -208,6 +229,7 @@ def train(
         "table_columns": columns,
         "weights": weights,
         "deterministic": bool(deterministic),
+        "distill": distill,
     }
     with run.lock():  # one writer per run directory, until training ends
         previous = run.read_config() if run.has_config() else None
@@ -233,12 +255,22 @@ def train(
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
             model = factory.get_model(model_name, weights=weights, **overrides)
+            trained = model  # what is saved: the student when distilling
+            if distill is not None:
+                found = load_teacher(distill["teacher"], info.class_names)
+                config["teacher"] = found.record
+                model = Distiller(
+                    found.model,
+                    trained,
+                    temperature=distill["temperature"],
+                    student_loss_weight=distill["student_loss_weight"],
+                )
         # A resumed run must keep the vocabulary its weights were trained with.
         tokenizer = (
             (
                 run.load_tokenizer()
                 or _weights_tokenizer(model_name, weights)
-                or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
+                or data.get_tokenizer(dataset, model=trained, data_dir=data_dir, **columns)
             )
             if spec.input.needs_tokenizer
             else None
@@ -247,7 +279,7 @@ def train(
         def pipelines(stream):
             return data.get_dataset(
                 dataset,
-                model=model,
+                model=trained,
                 batch_size=chosen.batch_size,
                 data_dir=data_dir,
                 augment=chosen.augmentation,
@@ -262,11 +294,13 @@ def train(
         stages = _stages(first, skip, chosen.epochs, config["deterministic"])
         train_ds, val_ds = pipelines(stages[0].stream)
         steps_per_epoch = stages[0].steps_per_epoch(len(train_ds))
-        chosen.compile(model, steps_per_epoch=steps_per_epoch, strategy=strat)
+        # A distiller outputs the student's logits (`zoo.distill.logits_view`).
+        fitting = chosen.replace(from_logits=True) if distill is not None else chosen
+        fitting.compile(model, steps_per_epoch=steps_per_epoch, strategy=strat)
 
         config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
         if weights is not None:
-            config["started_from"] = _started_from(model_name, weights, model)
+            config["started_from"] = _started_from(model_name, weights, trained)
         resumed = run.start(config, tokenizer, resume_epoch=first if start is not None else None)
         callbacks = chosen.callbacks(run.root, backup_every=backup_every, keep_backup=True)
         backup = next(c for c in callbacks if hasattr(c, "skipped"))
@@ -287,7 +321,7 @@ def train(
             )  # the pipeline shuffles; Keras would only warn
             losses += history.history.get("loss", [])
         _check_finite(losses, run, chosen)
-        run.save_model(model)
+        run.save_model(trained)
         # Report the figures of the saved file, evaluated on one device: under
         # MirroredStrategy each replica evaluates with its own BatchNorm moving
         # statistics, while the file holds their mean.
@@ -295,7 +329,7 @@ def train(
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         shutil.rmtree(run.backup, ignore_errors=True)  # only once the run is recorded complete
-        return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
+        return TrainResult(run.root, trained, metrics, chosen.epochs, resumed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,6 +365,38 @@ def _stages(first: int, skip: int, epochs: int, deterministic: bool) -> list:
         if a < b
     ]
     return stages or [_Stage(epochs, epochs, 0, None)]
+
+
+def _distill_settings(spec, teacher, temperature, student_loss_weight) -> dict | None:
+    """The run's distillation settings, checked; None when not distilling."""
+    if teacher is None:
+        given = [
+            k
+            for k, v in (("temperature", temperature), ("student_loss_weight", student_loss_weight))
+            if v is not None
+        ]
+        if given:
+            raise errors.InvalidArgumentError(
+                f"{' and '.join(given)} set distillation, which needs a teacher. Received: "
+                f"teacher=None; pass teacher= (zoo train --teacher RUN_DIR|ARCH.TAG)."
+            )
+        return None
+    if spec.input.needs_tokenizer:
+        raise errors.InvalidArgumentError(
+            f"zoo train distils image and audio models; {spec.name!r} takes token ids, which "
+            f"the teacher and the student would have to share (one tokenizer). Received: "
+            f"teacher={teacher!r}; accepted: an image or audio student, or zoo.distill."
+            f"Distiller in your own model.fit with one tokenizer for both."
+        )
+    temperature, student_loss_weight = check_settings(
+        DEFAULT_TEMPERATURE if temperature is None else temperature,
+        DEFAULT_STUDENT_LOSS_WEIGHT if student_loss_weight is None else student_loss_weight,
+    )
+    return {
+        "teacher": str(teacher),
+        "temperature": temperature,
+        "student_loss_weight": student_loss_weight,
+    }
 
 
 def _seed_everything(seed: int, deterministic: bool) -> None:
