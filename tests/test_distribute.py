@@ -36,6 +36,25 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     assert result["max_weight_diff"] <= 1e-5, result
 
 
+@pytest.mark.slow
+def test_distillation_over_two_logical_cpus_matches_one_device():
+    # Each replica's loss is divided by the replica count (the gradients are
+    # summed); zoo.distill logs the parts of the loss unscaled.
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "resnet20", "2", "3", "0", "distill"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["logged"] == ["loss", "student_loss", "distillation_loss"]
+    assert result["weights_moved"] > 1e-3
+    assert result["max_loss_diff"] <= 1e-5, result
+    assert result["max_weight_diff"] <= 1e-5, result
+
+
 class FakeStrategy:
     num_replicas_in_sync = 4
 

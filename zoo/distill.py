@@ -153,6 +153,17 @@ class Distiller(keras.distillation.Distiller):
             student_loss_weight=student_loss_weight,
             **kwargs,
         )
+        # Keras' loss objects divide each replica's loss by the number of
+        # replicas (tf.distribute sums the gradients), and Keras' Distiller
+        # logs its parts as computed: under MirroredStrategy over N devices
+        # `student_loss`, `distillation_loss` and `total_loss` would show 1/N
+        # of their value. Its trackers are Means; these log the true figure.
+        for tracker in (
+            self.student_loss_tracker,
+            self.distillation_loss_tracker,
+            self.total_loss_tracker,
+        ):
+            tracker.__class__ = _AcrossReplicasMean
         # Keras' Distiller freezes what it is given, the view; the teacher's
         # own flag follows, so the teacher looks frozen to its owner too.
         teacher.trainable = False
@@ -190,6 +201,18 @@ class Distiller(keras.distillation.Distiller):
         for key in ("teacher", "student"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+class _AcrossReplicasMean(keras.metrics.Mean):
+    """A `Mean` of a loss that Keras scaled down for tf.distribute, scaled back."""
+
+    def update_state(self, values, sample_weight=None):
+        import tensorflow as tf  # here: the scaling exists on the TensorFlow backend only
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            values = keras.ops.multiply(values, float(replicas))
+        return super().update_state(values, sample_weight=sample_weight)
 
 
 def check_settings(temperature, student_loss_weight) -> tuple[float, float]:

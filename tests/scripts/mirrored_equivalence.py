@@ -1,7 +1,9 @@
 """Trains one model on one device and on N mirrored replicas; prints diffs.
 
 Run as a script (the CPU must be split before TensorFlow starts):
-    python mirrored_equivalence.py MODEL REPLICAS STEPS [SEED]
+    python mirrored_equivalence.py MODEL REPLICAS STEPS [SEED] [distill]
+With `distill`, the model is a student taught by a second one of its kind
+(`zoo.distill.Distiller`), and the logged parts of the loss are compared too.
 With `TF_CONFIG` set, every worker of that cluster runs it and the replicas
 are the cluster's workers (MultiWorkerMirroredStrategy, REPLICAS = workers).
 Prints one JSON line: max |diff| of the per-epoch losses and of all weights.
@@ -17,6 +19,7 @@ from zoo import distribute
 
 name, replicas, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+distill = len(sys.argv) > 5 and sys.argv[5] == "distill"
 if distribute.cluster_size():
     mirrored = distribute.get_strategy("multi_worker")  # first, before any op
 else:
@@ -45,6 +48,8 @@ count = GLOBAL_BATCH * steps
 inputs = spec.input_for(overrides).random_batch(count, seed=seed)
 labels = rng.integers(0, overrides["num_classes"], count).astype("int32")
 initial = zoo.get_model(name, **overrides).get_weights()
+teacher_weights = zoo.get_model(name, **overrides).get_weights() if distill else None
+LOGGED = ("loss", "student_loss", "distillation_loss") if distill else ("loss",)
 recipe = zoo.get_recipe(name)
 # BERT's fine-tuning rate (3e-5) barely moves random weights in 6 steps.
 rate = max(recipe.learning_rate, 1e-3)
@@ -53,12 +58,18 @@ recipe = recipe.replace(epochs=2, warmup_epochs=0, learning_rate=rate)
 
 def run(strategy):
     with strategy.scope():
-        model = zoo.get_model(name, **overrides)
+        model = trained = zoo.get_model(name, **overrides)
         model.set_weights(initial)
-    recipe.compile(model, steps_per_epoch=steps, strategy=strategy, global_batch_size=GLOBAL_BATCH)
+        if distill:
+            teacher = zoo.get_model(name, **overrides)
+            teacher.set_weights(teacher_weights)
+            model = zoo.distill.Distiller(teacher, trained, temperature=2.0)
+    fitting = recipe.replace(from_logits=True) if distill else recipe
+    fitting.compile(model, steps_per_epoch=steps, strategy=strategy, global_batch_size=GLOBAL_BATCH)
     data = tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(GLOBAL_BATCH)
     history = model.fit(data, epochs=recipe.epochs, verbose=0, shuffle=False)
-    return np.array(history.history["loss"]), model.get_weights()
+    logged = np.array([history.history[key] for key in LOGGED])
+    return logged, trained.get_weights()
 
 
 one_loss, one_weights = run(distribute.get_strategy("one_device"))
@@ -68,6 +79,7 @@ print(
         {
             "replicas": int(mirrored.num_replicas_in_sync),
             "worker": distribute.worker_name(mirrored),
+            "logged": list(LOGGED),
             "loss_one": one_loss.tolist(),
             "loss_mirrored": mir_loss.tolist(),
             "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),
