@@ -10,7 +10,12 @@ from zoo.speech.resnet import KWSResNetBackbone
 from zoo.testing import check_registered
 
 # Tang & Lin 2018, table 1, at the 12 classes of speech_commands.
-PAPER_PARAMS = {"kws_res8": 110e3, "kws_res15": 238e3}
+PAPER_PARAMS = {
+    "kws_res8": 110e3,
+    "kws_res15": 238e3,
+    "kws_res8_narrow": 19.9e3,
+    "kws_res15_narrow": 42.6e3,
+}
 
 
 def trainable(model):
@@ -21,9 +26,12 @@ def trainable(model):
 def test_parameters_match_the_paper_within_3_percent(name):
     count = trainable(zoo.get_model(name, num_classes=12))
     assert abs(count - PAPER_PARAMS[name]) / PAPER_PARAMS[name] < 0.03, count
-    # Exactly honk's: 3x3 convs without bias, 45 maps, BN without affine, dense head.
-    layers = {"kws_res8": 6, "kws_res15": 13}[name]
-    assert count == 9 * 45 + layers * 9 * 45 * 45 + 45 * 12 + 12
+    # Exactly honk's: 3x3 convs without bias, 45 maps (19 narrow), BN without
+    # affine, dense head.
+    layers = 13 if "res15" in name else 6
+    maps = 19 if name.endswith("_narrow") else 45
+    assert count == 9 * maps + layers * 9 * maps * maps + maps * 12 + 12
+    assert zoo.get_model(name).name == name
 
 
 def test_res8_pools_and_res15_dilates_as_the_paper():

@@ -167,6 +167,7 @@ def kws_resnet(
     dropout=0.0,
     classifier_activation="softmax",
     sync_batchnorm=False,
+    name=None,
 ):
     """Builds a Tang & Lin keyword spotter (`kws_res8`, `kws_res15`) on raw waveforms.
 
@@ -186,6 +187,8 @@ def kws_resnet(
         dropout: float. Dropout before the head, in [0, 1).
         classifier_activation: str or None. `"softmax"` or None for logits.
         sync_batchnorm: bool. Synchronized batch norm under tf.distribute.
+        name: str or None. The model's name; None: `kws_res8` / `kws_res15`
+            from `layers`.
 
     Example:
 
@@ -199,7 +202,12 @@ def kws_resnet(
         "clip_seconds": clip_seconds,
     }
     config = FrontendConfig.from_dict(frontend, base=settings)
-    name = f"kws_res{layers + 2}"  # the paper counts the first conv and the output layer
+    # The paper counts the first conv and the output layer.
+    if name is not None and (not isinstance(name, str) or not name):
+        raise InvalidArgumentError(
+            f"name must be a non-empty string or None. Received: name={name!r}."
+        )
+    name = name or f"kws_res{layers + 2}"
     backbone = KWSResNetBackbone(
         config.feature_shape,
         layers=layers,
@@ -227,9 +235,26 @@ _TINY = {
     "frontend": {"num_mel_bins": 16, "num_mfcc": 16},
 }
 
-for _name, _fixed, _params, _what in (
-    ("kws_res8", {"layers": 6, "pool": (4, 3), "dilation": False}, "110K", "4x3 pooling"),
-    ("kws_res15", {"layers": 13, "pool": None, "dilation": True}, "238K", "dilated convs"),
+_RES8 = {"layers": 6, "pool": (4, 3), "dilation": False}
+_RES15 = {"layers": 13, "pool": None, "dilation": True}
+for _name, _fixed, _maps, _params, _what in (
+    ("kws_res8", _RES8, 45, "110K", "4x3 pooling"),
+    ("kws_res15", _RES15, 45, "238K", "dilated convs"),
+    # The paper's narrow models: 19 maps, for small devices.
+    (
+        "kws_res8_narrow",
+        {**_RES8, "feature_maps": 19, "name": "kws_res8_narrow"},
+        19,
+        "19.9K",
+        "4x3 pooling",
+    ),
+    (
+        "kws_res15_narrow",
+        {**_RES15, "feature_maps": 19, "name": "kws_res15_narrow"},
+        19,
+        "42.6K",
+        "dilated convs",
+    ),
 ):
     register_model(
         _name,
@@ -242,7 +267,8 @@ for _name, _fixed, _params, _what in (
         recipe="speech_commands_kws",
         dataset_recipes={"spoken_commands": "spoken_commands_kws"},
         tags=("keyword_spotting", "resnet"),
-        description=f"Residual keyword spotter on 40 MFCCs, 45 maps, {_what} ({_params} params).",
+        description=f"Residual keyword spotter on 40 MFCCs, {_maps} maps, {_what} "
+        f"({_params} params).",
         paper=_PAPER,
-        tiny_kwargs=_TINY,
+        tiny_kwargs={k: v for k, v in _TINY.items() if k not in _fixed},
     )(kws_resnet)
