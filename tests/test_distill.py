@@ -85,6 +85,21 @@ def test_save_writes_the_student_as_built(tmp_path):
     )
 
 
+def test_a_new_distiller_loads_a_trained_ones_weights(tmp_path):
+    """What resuming a run does: load the backup before any step."""
+    trained = Distiller(_tiny(), _tiny(dropout=0.1))
+    trained.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    trained.fit(_images(), np.arange(16) % 4, epochs=1, verbose=0)
+    trained.save_weights(tmp_path / "state.weights.h5")
+    fresh = Distiller(_tiny(), _tiny(dropout=0.1))
+    fresh.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    fresh.optimizer.build(fresh.trainable_variables)
+    fresh.load_weights(tmp_path / "state.weights.h5")
+    for a, b in zip(fresh.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) == 1
+
+
 def test_get_config_round_trips():
     distiller = Distiller(_tiny(), _tiny(), temperature=2.0, student_loss_weight=0.1)
     again = Distiller.from_config(distiller.get_config())

@@ -170,6 +170,10 @@ class Distiller(keras.distillation.Distiller):
         self.teacher_model = teacher
         self.student_model = student
         self.temperature = temperature
+        # Every variable exists (both models are built): a resumed run loads
+        # its backup into the distiller before the first step, which Keras
+        # refuses for a subclassed model it has not seen called.
+        self.built = True
 
     @property
     def backbone(self):
