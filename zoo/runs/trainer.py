@@ -255,13 +255,13 @@ def train(
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
             model = factory.get_model(model_name, weights=weights, **overrides)
-            trained = model  # what is saved: the student when distilling
+            fitted = model  # what `fit` runs: the model, or a distiller teaching it
             if distill is not None:
                 found = load_teacher(distill["teacher"], info.class_names)
                 config["teacher"] = found.record
-                model = Distiller(
+                fitted = Distiller(
                     found.model,
-                    trained,
+                    model,
                     temperature=distill["temperature"],
                     student_loss_weight=distill["student_loss_weight"],
                 )
@@ -270,7 +270,7 @@ def train(
             (
                 run.load_tokenizer()
                 or _weights_tokenizer(model_name, weights)
-                or data.get_tokenizer(dataset, model=trained, data_dir=data_dir, **columns)
+                or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
             )
             if spec.input.needs_tokenizer
             else None
@@ -279,7 +279,7 @@ def train(
         def pipelines(stream):
             return data.get_dataset(
                 dataset,
-                model=trained,
+                model=model,
                 batch_size=chosen.batch_size,
                 data_dir=data_dir,
                 augment=chosen.augmentation,
@@ -296,11 +296,11 @@ def train(
         steps_per_epoch = stages[0].steps_per_epoch(len(train_ds))
         # A distiller outputs the student's logits (`zoo.distill.logits_view`).
         fitting = chosen.replace(from_logits=True) if distill is not None else chosen
-        fitting.compile(model, steps_per_epoch=steps_per_epoch, strategy=strat)
+        fitting.compile(fitted, steps_per_epoch=steps_per_epoch, strategy=strat)
 
         config.update(labels=list(info.class_names), input_spec=spec.input_spec(overrides))
         if weights is not None:
-            config["started_from"] = _started_from(model_name, weights, trained)
+            config["started_from"] = _started_from(model_name, weights, model)
         resumed = run.start(config, tokenizer, resume_epoch=first if start is not None else None)
         callbacks = chosen.callbacks(run.root, backup_every=backup_every, keep_backup=True)
         backup = next(c for c in callbacks if hasattr(c, "skipped"))
@@ -309,7 +309,7 @@ def train(
             if index:  # the partial epoch came first; the whole epochs follow
                 train_ds, _ = pipelines(stage.stream)
             backup.skipped = stage.skip
-            history = model.fit(
+            history = fitted.fit(
                 train_ds,
                 validation_data=val_ds,
                 initial_epoch=stage.first,
@@ -321,7 +321,7 @@ def train(
             )  # the pipeline shuffles; Keras would only warn
             losses += history.history.get("loss", [])
         _check_finite(losses, run, chosen)
-        run.save_model(trained)
+        run.save_model(model)
         # Report the figures of the saved file, evaluated on one device: under
         # MirroredStrategy each replica evaluates with its own BatchNorm moving
         # statistics, while the file holds their mean.
@@ -329,7 +329,7 @@ def train(
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         shutil.rmtree(run.backup, ignore_errors=True)  # only once the run is recorded complete
-        return TrainResult(run.root, trained, metrics, chosen.epochs, resumed)
+        return TrainResult(run.root, model, metrics, chosen.epochs, resumed)
 
 
 @dataclasses.dataclass(frozen=True)
