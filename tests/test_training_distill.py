@@ -102,3 +102,12 @@ def test_the_cli_flags_reach_train(capsys, tmp_path):
     )  # fmt: skip
     assert code == 2
     assert "needs a teacher" in capsys.readouterr().err
+
+
+def test_the_published_command_reproduces_the_distillation(distilled):
+    from zoo.runs.publish import train_command
+
+    command = train_command(json.loads((distilled.run_dir / "config.json").read_text()))
+    assert command.endswith("--teacher resnet20.digits --temperature 2 --student-loss-weight 0"), (
+        command
+    )

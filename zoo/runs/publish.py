@@ -115,6 +115,13 @@ def train_command(config: dict) -> str:
     for key, value in sorted(config.get("overrides", {}).items()):
         if key != "num_classes":  # fitted to the dataset by `zoo train` itself
             args += ["--set", f"{key}={json.dumps(value, separators=(',', ':'))}"]
+    if config.get("weights"):
+        args += ["--weights", str(config["weights"])]
+    distill = config.get("distill")
+    if distill:
+        args += ["--teacher", str(distill["teacher"])]
+        args += ["--temperature", f"{distill['temperature']:g}"]
+        args += ["--student-loss-weight", f"{distill['student_loss_weight']:g}"]
     return shlex.join(args)
 
 
