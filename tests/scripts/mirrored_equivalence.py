@@ -2,8 +2,9 @@
 
 Run as a script (the CPU must be split before TensorFlow starts):
     python mirrored_equivalence.py MODEL REPLICAS STEPS [SEED] [distill]
-With `distill`, the model is a student taught by a second one of its kind
-(`zoo.distill.Distiller`), and the logged parts of the loss are compared too.
+With `distill`, the same comparison follows for the model as a student
+taught by a second one of its kind (`zoo.distill.Distiller`), with the logged
+parts of its loss; it is printed under "distill".
 With `TF_CONFIG` set, every worker of that cluster runs it and the replicas
 are the cluster's workers (MultiWorkerMirroredStrategy, REPLICAS = workers).
 Prints one JSON line: max |diff| of the per-epoch losses and of all weights.
@@ -49,14 +50,13 @@ inputs = spec.input_for(overrides).random_batch(count, seed=seed)
 labels = rng.integers(0, overrides["num_classes"], count).astype("int32")
 initial = zoo.get_model(name, **overrides).get_weights()
 teacher_weights = zoo.get_model(name, **overrides).get_weights() if distill else None
-LOGGED = ("loss", "student_loss", "distillation_loss") if distill else ("loss",)
 recipe = zoo.get_recipe(name)
 # BERT's fine-tuning rate (3e-5) barely moves random weights in 6 steps.
 rate = max(recipe.learning_rate, 1e-3)
 recipe = recipe.replace(epochs=2, warmup_epochs=0, learning_rate=rate)
 
 
-def run(strategy):
+def run(strategy, distill=False):
     with strategy.scope():
         model = trained = zoo.get_model(name, **overrides)
         model.set_weights(initial)
@@ -68,25 +68,31 @@ def run(strategy):
     fitting.compile(model, steps_per_epoch=steps, strategy=strategy, global_batch_size=GLOBAL_BATCH)
     data = tf.data.Dataset.from_tensor_slices((inputs, labels)).batch(GLOBAL_BATCH)
     history = model.fit(data, epochs=recipe.epochs, verbose=0, shuffle=False)
-    logged = np.array([history.history[key] for key in LOGGED])
-    return logged, trained.get_weights()
+    logged = ("loss", "student_loss", "distillation_loss") if distill else ("loss",)
+    return logged, np.array([history.history[k] for k in logged]), trained.get_weights()
 
 
-one_loss, one_weights = run(distribute.get_strategy("one_device"))
-mir_loss, mir_weights = run(mirrored)
-print(
-    json.dumps(
-        {
-            "replicas": int(mirrored.num_replicas_in_sync),
-            "worker": distribute.worker_name(mirrored),
-            "logged": list(LOGGED),
-            "loss_one": one_loss.tolist(),
-            "loss_mirrored": mir_loss.tolist(),
-            "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),
-            "max_weight_diff": float(
-                max(np.abs(a - b).max() for a, b in zip(one_weights, mir_weights))
-            ),
-            "weights_moved": float(max(np.abs(a - b).max() for a, b in zip(initial, one_weights))),
-        }
-    )
-)
+def compare(distill=False):
+    """One device against the mirrored replicas: the figures the test checks."""
+    logged, one_loss, one_weights = run(distribute.get_strategy("one_device"), distill)
+    _, mir_loss, mir_weights = run(mirrored, distill)
+    return {
+        "logged": list(logged),
+        "loss_one": one_loss.tolist(),
+        "loss_mirrored": mir_loss.tolist(),
+        "max_loss_diff": float(np.abs(one_loss - mir_loss).max()),
+        "max_weight_diff": float(
+            max(np.abs(a - b).max() for a, b in zip(one_weights, mir_weights))
+        ),
+        "weights_moved": float(max(np.abs(a - b).max() for a, b in zip(initial, one_weights))),
+    }
+
+
+result = {
+    "replicas": int(mirrored.num_replicas_in_sync),
+    "worker": distribute.worker_name(mirrored),
+    **compare(),
+}
+if distill:
+    result["distill"] = compare(distill=True)
+print(json.dumps(result))
