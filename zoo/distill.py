@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo import errors
+from zoo import errors, validation
 
 DEFAULT_TEMPERATURE = 4.0
 DEFAULT_STUDENT_LOSS_WEIGHT = 0.5
@@ -234,22 +234,15 @@ def check_settings(temperature, student_loss_weight) -> tuple[float, float]:
     >>> check_settings(4, 0.5)
     (4.0, 0.5)
     """
-    return (
-        _check_number("temperature", temperature, low=0.0, low_open=True),
-        _check_number("student_loss_weight", student_loss_weight, low=0.0, high=1.0),
-    )
-
-
-def _check_number(name, value, *, low, high=None, low_open=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        accepted = f"a number > {low}" if low_open else f"a number in [{low}, {high}]"
+    number = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
+    if not number or temperature <= 0:
         raise errors.InvalidArgumentError(
-            f"Distillation {name} must be {accepted}. Received: {name}={value!r}."
+            f"Distillation temperature must be a number > 0. Received: temperature={temperature!r}."
         )
-    return float(value)
+    weight = validation.check_fraction(
+        "student_loss_weight", student_loss_weight, upper_inclusive=True
+    )
+    return float(temperature), weight
 
 
 def _check_compatible(teacher, student) -> None:
