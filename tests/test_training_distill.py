@@ -111,3 +111,15 @@ def test_the_published_command_reproduces_the_distillation(distilled):
     assert command.endswith("--teacher resnet20.digits --temperature 2 --student-loss-weight 0"), (
         command
     )
+
+
+def test_a_run_directory_serves_as_a_teacher(distilled):
+    from zoo.runs.teachers import load_teacher
+
+    labels = json.loads((distilled.run_dir / "config.json").read_text())["labels"]
+    found = load_teacher(str(distilled.run_dir), labels)
+    assert found.model.name == "toy_cnn"
+    assert found.record["completed"] and found.record["model"] == "toy_cnn"
+    assert found.record["val_accuracy"] == pytest.approx(distilled.metrics["accuracy"])
+    with pytest.raises(InvalidArgumentError, match="other classes"):
+        load_teacher(str(distilled.run_dir), labels[::-1])

@@ -52,8 +52,8 @@ def load_teacher(source: str, class_names) -> Teacher:
         RunDirError, WeightsError: the run or the weights cannot be loaded.
     """
     path = Path(str(source))
-    if (path / "config.json").is_file():
-        run = RunDir(path)
+    run = RunDir(path)
+    if run.has_config():
         config = run.read_config()
         model = run.load_model()
         labels = config.get("labels")
