@@ -1,12 +1,19 @@
 """The command line: output, exit codes, one-line errors."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from zoo.cli import main
+
+# A TensorFlow C++ log line ("I0000 00:00:17.9  123 file.cc:52] ...") and the
+# words of start-up noise (CUDA probing, absl's preamble, numpy FutureWarnings).
+CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} \S+\s+\d+ \S+:\d+\] ")
+NOISE_MARKERS = ("cuinit", "cuda", "absl", "futurewarning")
 
 
 def run(capsys, *argv):
@@ -92,7 +99,12 @@ def test_console_script_entry_point_runs():
 @pytest.mark.slow
 def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp_path):
     """The user path end to end: `zoo train` in its own process (logical CPU
-    devices must be made before TensorFlow starts), then evaluate and export."""
+    devices must be made before TensorFlow starts), then evaluate and export.
+
+    The training runs as a user's would, with no TF_CPP_MIN_LOG_LEVEL set: its
+    stderr must hold no TensorFlow start-up noise (tests/test_quiet.py checks
+    that `-v` brings it back)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     run_dir, out_dir = tmp_path / "run", tmp_path / "export"
     train = subprocess.run(
         [
@@ -121,9 +133,16 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert train.returncode == 0, train.stderr[-2000:]
     assert "training done: 1 epochs" in train.stdout
+    noise = [
+        line
+        for line in train.stderr.splitlines()
+        if CPP_LOG_LINE.match(line) or any(m in line.lower() for m in NOISE_MARKERS)
+    ]
+    assert not noise, train.stderr[-2000:]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["replicas"] == 2 and config["completed"] and config["seed"] == 5
     assert config["recipe"]["ema"] and config["recipe"]["precision"] == "mixed_bfloat16"

@@ -27,7 +27,6 @@ CUINIT = (
     "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
 )
 REAL_ERROR = "E0000 00:00:1795825002.7    9866 some_kernel.cc:12] a real error"
-NOISE_MARKERS = ("cuinit", "cuda", "absl", "futurewarning")
 CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} \S+\s+\d+ \S+:\d+\] ")
 
 
@@ -203,23 +202,15 @@ def run_zoo(*argv):
     )
 
 
-@pytest.mark.slow
-def test_cli_first_screen_is_quiet_and_v_shows_tensorflow_logs(tmp_path):
-    """`zoo train` (TensorFlow imported, devices listed, a model built and
-    trained) with no TF_CPP_MIN_LOG_LEVEL set: nothing on stderr; `-v` shows
-    TensorFlow's C++ log lines (level 0), here on a run that stops at its bad
-    dataset once TensorFlow is up (a second training would only cost time).
-    (`zoo info` no longer imports TensorFlow at all: zoo.cards.)"""
-    train = ("train", "resnet20", "--dataset", "digits", "--epochs", "1", "--seed", "0")
-    quiet_run = run_zoo(*train, "--out", str(tmp_path / "quiet"))
+def test_cli_v_shows_tensorflow_logs(tmp_path):
+    """`-v` shows TensorFlow's C++ log lines (level 0), here on a run that stops
+    at its bad dataset once TensorFlow is up. The quiet default is checked on a
+    whole `zoo train` run, in tests/test_cli.py (one training, not two). (`zoo
+    info` no longer imports TensorFlow at all: zoo.cards.)"""
     verbose_run = run_zoo(
         "-v", "train", "resnet20", "--dataset", "nosuch", "--out", str(tmp_path / "v")
     )
-    out, err = quiet_run.communicate(timeout=300)
     _, v_err = verbose_run.communicate(timeout=300)
-    assert quiet_run.returncode == 0 and "training done: 1 epochs" in out, err
-    assert not [line for line in err.splitlines() if any(m in line.lower() for m in NOISE_MARKERS)]
-    assert not [line for line in err.splitlines() if CPP_LOG_LINE.match(line)], err
     assert verbose_run.returncode == 2 and "Unknown dataset 'nosuch'" in v_err
     assert [line for line in v_err.splitlines() if CPP_LOG_LINE.match(line)], v_err
 
