@@ -34,7 +34,7 @@ from zoo.distill import (
 from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
-from zoo.runs.teachers import load_teacher
+from zoo.runs.teachers import load_teacher, student_tokenizer
 
 
 @dataclasses.dataclass
@@ -167,8 +167,9 @@ def train(
         teacher: str or None. Distil from this trained model (a run
             directory, or a weights name `arch.tag`): the model trains on the
             labels and on the teacher's softened outputs (`zoo.distill`).
-            Its classes must be the dataset's; image and audio models (text
-            students would need the teacher's token ids). Recorded in the run.
+            Its classes must be the dataset's and its input kind the
+            model's; a text student trains with the teacher's tokenizer (so
+            both read the same token ids). Recorded in the run.
         temperature: float or None. Distillation temperature (default
             `zoo.distill.DEFAULT_TEMPERATURE`); only with `teacher`.
         student_loss_weight: float or None. Weight of the label loss in [0, 1]
@@ -252,6 +253,11 @@ def train(
         start = newest_backup(run.backup) if previous is not None else None
         _seed_everything(seed, config["deterministic"])
 
+        # Text weights (fine-tuning) come with the vocabulary they were trained on.
+        weights_tokenizer = (
+            _weights_tokenizer(model_name, weights) if spec.input.needs_tokenizer else None
+        )
+        teacher_tokenizer = None
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
             model = factory.get_model(model_name, weights=weights, **overrides)
@@ -259,6 +265,7 @@ def train(
             if distill is not None:
                 found = load_teacher(distill["teacher"], info.class_names)
                 config["teacher"] = found.record
+                teacher_tokenizer = student_tokenizer(found, spec.input, weights_tokenizer)
                 fitted = Distiller(
                     found.model,
                     model,
@@ -269,7 +276,8 @@ def train(
         tokenizer = (
             (
                 run.load_tokenizer()
-                or _weights_tokenizer(model_name, weights)
+                or teacher_tokenizer
+                or weights_tokenizer
                 or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
             )
             if spec.input.needs_tokenizer
@@ -387,13 +395,6 @@ def _distill_settings(spec, teacher, temperature, student_loss_weight) -> dict |
                 f"teacher=None; pass teacher= (zoo train --teacher RUN_DIR|ARCH.TAG)."
             )
         return None
-    if spec.input.needs_tokenizer:
-        raise errors.InvalidArgumentError(
-            f"zoo train distils image and audio models; {spec.name!r} takes token ids, which "
-            f"the teacher and the student would have to share (one tokenizer). Received: "
-            f"teacher={teacher!r}; accepted: an image or audio student, or zoo.distill."
-            f"Distiller in your own model.fit with one tokenizer for both."
-        )
     temperature, student_loss_weight = check_settings(
         DEFAULT_TEMPERATURE if temperature is None else temperature,
         DEFAULT_STUDENT_LOSS_WEIGHT if student_loss_weight is None else student_loss_weight,
