@@ -104,7 +104,9 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     The training runs as a user's would, with no TF_CPP_MIN_LOG_LEVEL set: its
     stderr must hold no TensorFlow start-up noise (tests/test_quiet.py checks
     that `-v` brings it back)."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    # No GPU hidden either: the CUDA probing noise must be dropped, not avoided.
+    hiding = ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")
+    env = {k: v for k, v in os.environ.items() if k not in hiding}
     run_dir, out_dir = tmp_path / "run", tmp_path / "export"
     train = subprocess.run(
         [

@@ -67,10 +67,9 @@ def _run_cluster_once(argv, workers, timeout):
 
 
 @pytest.mark.slow
-# resnet20: conv + batch norm, the kind of stack whose statistics workers must
-# agree on. A recurrent or text model adds no cross-worker step of its own (the
-# gradients are all-reduced alike); tests/test_distribute.py covers text layers.
-@pytest.mark.parametrize("name", ["resnet20"])
+# resnet20: conv + batch norm, whose statistics the workers must agree on;
+# lstm: zoo's own recurrent and masking layers, under a strategy only here.
+@pytest.mark.parametrize("name", ["resnet20", "lstm"])
 def test_two_workers_match_one_device(name):
     results = run_cluster([sys.executable, str(SCRIPT), name, "2", "3"])
     assert [code for code, _, _ in results] == [0, 0], [err[-3000:] for _, _, err in results]

@@ -111,13 +111,14 @@ def test_a_text_student_reads_its_teachers_token_ids(tmp_path, monkeypatch):
         teacher="lstm.sentiment",
         student_loss_weight=0.0,
         recipe="lstm_text_fast",
-        overrides={"vocabulary_size": 1000, "sequence_length": 16, "embedding_dim": 8,
+        # 32 ids: a tokenizer adapted for this student would make 32, the teacher's 16.
+        overrides={"vocabulary_size": 1000, "sequence_length": 32, "embedding_dim": 8,
                    "units": 8, "num_layers": 1},
     )  # fmt: skip
     taught = zoo.pretrained_tokenizer("lstm", "sentiment")
     saved = RunDir(run_dir).load_tokenizer()
     assert saved.vocabulary == taught.vocabulary
-    assert saved.sequence_length == taught.sequence_length
+    assert saved.sequence_length == taught.sequence_length == 16
     config = json.loads((run_dir / "config.json").read_text())
     assert config["teacher"]["name"] == "lstm.sentiment"
     assert result.metrics["accuracy"] >= 0.9, result.metrics  # chance is 0.5
@@ -138,24 +139,33 @@ def test_a_teacher_of_another_token_input_is_refused(tmp_path):
 
 def test_student_tokenizer_refuses_what_would_change_the_token_ids():
     from zoo.data.tokenizers import WordTokenizer
-    from zoo.registry import get_spec
+    from zoo.inputs import ImageInput, TokenInput
     from zoo.runs.teachers import Teacher, student_tokenizer
 
     good = WordTokenizer(["", "[UNK]", "good"], 4)
-    text_teacher = Teacher(None, {"teacher": "t", "model": "lstm"}, good)
-    assert student_tokenizer(text_teacher, get_spec("lstm").input) is good
-    image_teacher = Teacher(None, {"teacher": "t", "model": "resnet20"})
-    assert student_tokenizer(image_teacher, get_spec("resnet20").input) is None
+    text_teacher = Teacher(None, {"teacher": "t", "model": "lstm"}, "text", good)
+    student = TokenInput(length=8, vocabulary_size=10)
+    assert student_tokenizer(text_teacher, student) is good
+    image_teacher = Teacher(None, {"teacher": "t", "model": "resnet20"}, "image")
+    assert student_tokenizer(image_teacher, ImageInput()) is None
     mixed = r"teacher input 'text' \(lstm\), student input 'image'"
     with pytest.raises(InvalidArgumentError, match=mixed):
-        student_tokenizer(text_teacher, get_spec("resnet20").input)
+        student_tokenizer(text_teacher, ImageInput())
     with pytest.raises(InvalidArgumentError, match="has no tokenizer"):
-        student_tokenizer(Teacher(None, {"teacher": "t", "model": "lstm"}), get_spec("lstm").input)
-    # Starting weights trained on another vocabulary: their ids mean other words.
-    bad = WordTokenizer(["", "[UNK]", "bad"], 4)
-    with pytest.raises(InvalidArgumentError, match="another vocabulary"):
-        student_tokenizer(text_teacher, get_spec("lstm").input, weights_tokenizer=bad)
-    assert student_tokenizer(text_teacher, get_spec("lstm").input, weights_tokenizer=good) is good
+        student_tokenizer(Teacher(None, {"teacher": "t", "model": "lstm"}, "text"), student)
+    with pytest.raises(InvalidArgumentError, match="reads word token ids"):
+        student_tokenizer(text_teacher, TokenInput(tokenizer="wordpiece"))
+    # The teacher's ids must fit the student: the fix is named.
+    with pytest.raises(InvalidArgumentError, match="sequence_length 4, .*--set sequence_length=4"):
+        student_tokenizer(text_teacher, TokenInput(length=3, vocabulary_size=10))
+    with pytest.raises(InvalidArgumentError, match="vocabulary_size 3, .*--set vocabulary_size=3"):
+        student_tokenizer(text_teacher, TokenInput(length=8, vocabulary_size=2))
+    # Weights that know another vocabulary: their ids mean other words.
+    bad = ["", "[UNK]", "bad"]
+    with pytest.raises(InvalidArgumentError, match="id 2 is 'bad' there and 'good'"):
+        student_tokenizer(text_teacher, student, {"starting weights 'x'": bad})
+    known = {"starting weights 'x'": good.vocabulary, "resumed run": None}
+    assert student_tokenizer(text_teacher, student, known) is good
 
 
 def test_the_cli_flags_reach_train(capsys, tmp_path):

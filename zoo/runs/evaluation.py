@@ -179,7 +179,16 @@ def export_run(
 
 def compile_for_eval(model, recipe):
     """Compiles `model` with the recipe's loss and metrics only (no optimizer
-    state), plus a count of the examples seen (`evaluate_model` reads it)."""
+    state), plus a count of the examples seen (`evaluate_model` reads it).
+
+    Args:
+        model: keras.Model. The model to measure.
+        recipe: Recipe. Its loss and metrics are used.
+
+    Example:
+
+    >>> evaluate_model(compile_for_eval(model, zoo.get_recipe("digits_resnet")), val)
+    """
     model.compile(loss=recipe.build_loss(), metrics=[*recipe.metrics, _example_count()])
     return model
 
@@ -191,6 +200,15 @@ def evaluate_model(model, dataset) -> dict:
     reading the split a second time (50,000 ImageNet images are decoded again
     otherwise, and a second reader of a cached pipeline is one more chance
     to meet a cache another iterator is filling).
+
+    Args:
+        model: keras.Model. Compiled by `compile_for_eval`.
+        dataset: tf.data.Dataset. Batched `(inputs, labels)`.
+
+    Example:
+
+    >>> evaluate_model(compile_for_eval(model, recipe), val)["examples"]
+    360
     """
     values = model.evaluate(dataset, verbose=0, return_dict=True)
     return {

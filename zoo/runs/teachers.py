@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 from zoo import data, errors, factory, pretrained, registry
@@ -35,12 +36,14 @@ class Teacher:
         model: keras.Model. The teacher, as trained (softmax output).
         record: dict. What the student's run records about it (source,
             model, weights name or run, its validation accuracy).
+        kind: str. The teacher's input kind (`"image"`, `"text"`, `"audio"`).
         tokenizer: WordTokenizer, WordPieceTokenizer or None. A text
             teacher's tokenizer; None for image and audio teachers.
     """
 
     model: object
     record: dict
+    kind: str
     tokenizer: object = None
 
 
@@ -65,6 +68,10 @@ def load_teacher(source: str, class_names) -> Teacher:
         config = run.read_config()
         model = run.load_model()
         tokenizer = run.load_tokenizer()
+        # The run records its input; a teacher need not be registered here.
+        kind = (config.get("input_spec") or {}).get("modality") or _registered_kind(
+            config.get("model")
+        )
         labels = config.get("labels")
         record = {
             "teacher": str(source),
@@ -82,7 +89,8 @@ def load_teacher(source: str, class_names) -> Teacher:
     else:
         entry = pretrained.find(str(source))
         model = factory.get_model(entry.model, weights=entry.tag)
-        tokenizer = data.pretrained_tokenizer(entry.model, entry.tag) if entry.tokenizer else None
+        tokenizer = data.pretrained_tokenizer(entry.model, entry.name) if entry.tokenizer else None
+        kind = _registered_kind(entry.model)
         labels = entry.class_names()
         record = {
             "teacher": str(source),
@@ -98,64 +106,81 @@ def load_teacher(source: str, class_names) -> Teacher:
             f"(or in another order). Received: teacher classes {list(labels)}, dataset classes "
             f"{list(class_names)}; accepted: a teacher trained on the same dataset."
         )
-    return Teacher(model, record, tokenizer)
+    return Teacher(model, record, kind, tokenizer)
 
 
-def student_tokenizer(teacher: Teacher, student_input, weights_tokenizer=None):
+def _registered_kind(name) -> str:
+    """The input kind of a registered model; "" when `name` is not registered here."""
+    return registry.get_spec(name).input.kind if name in registry.list_models() else ""
+
+
+def student_tokenizer(teacher: Teacher, student_input, trained_on=None):
     """The tokenizer a student of `teacher` trains with: the teacher's.
 
     Args:
         teacher: Teacher. As `load_teacher` returns it.
-        student_input: InputSpec. The student's input (`spec.input`).
-        weights_tokenizer: tokenizer or None. The one the student's starting
-            weights were trained with (`--weights`), if any.
+        student_input: InputSpec. The built student's (`TokenInput.from_model`
+            for text: its vocabulary size and sequence length are checked).
+        trained_on: dict or None. Vocabularies the student's weights already
+            know, by where they come from (e.g. `{"starting weights
+            'en_uncased'": [...], "resumed run": [...]}`); None values skip.
 
     Returns:
         The teacher's tokenizer, or None for an image or audio student.
 
     Raises:
-        InvalidArgumentError: one of the two reads text and the other does
-            not, the student takes another kind of token input, or its
-            starting weights were trained on another vocabulary.
+        InvalidArgumentError: the two read different kinds of input or token
+            input, the teacher's token ids do not fit the student, or the
+            student's weights know another vocabulary.
 
     Example:
 
-    >>> tokenizer = student_tokenizer(teacher, zoo.registry.get_spec("lstm").input)
+    >>> tokenizer = student_tokenizer(teacher, TokenInput.from_model(student))
     """
     source = teacher.record["teacher"]
-    teacher_input = registry.get_spec(teacher.record["model"]).input
-    if teacher_input.kind != student_input.kind:
+    if teacher.kind and teacher.kind != student_input.kind:
         raise errors.InvalidArgumentError(
             f"Teacher {source!r} and its student must read the same kind of input. "
-            f"Received: teacher input {teacher_input.kind!r} ({teacher.record['model']}), "
+            f"Received: teacher input {teacher.kind!r} ({teacher.record.get('model')}), "
             f"student input {student_input.kind!r}; accepted: a teacher of "
             f"{student_input.kind!r} input."
         )
     if not student_input.needs_tokenizer:
         return None
-    student_kind = student_input.tokenizer
-    if teacher.tokenizer is None:
+    taught = teacher.tokenizer
+    if taught is None:
         raise errors.InvalidArgumentError(
             f"Teacher {source!r} has no tokenizer, and a text student must read the token "
             f"ids its teacher was trained on. Received: {source!r}; accepted: a text run "
             f"directory of `zoo train`, or text weights trained on a dataset (e.g. "
             f"'lstm.sentiment')."
         )
-    if teacher.tokenizer.kind != student_kind:
+    if taught.kind != student_input.tokenizer:
         raise errors.InvalidArgumentError(
-            f"Teacher {source!r} reads {teacher.tokenizer.kind} token ids and the student "
-            f"{student_kind} ones: the two would see different inputs. Received: teacher "
-            f"tokenizer {teacher.tokenizer.kind!r}, student tokenizer {student_kind!r}; "
-            f"accepted: a teacher of the student's tokenizer kind ({student_kind!r})."
+            f"Teacher {source!r} reads {taught.kind} token ids and the student "
+            f"{student_input.tokenizer} ones: the two would see different inputs. Received: "
+            f"teacher tokenizer {taught.kind!r}, student tokenizer "
+            f"{student_input.tokenizer!r}; accepted: a teacher of the student's tokenizer kind."
         )
-    if weights_tokenizer is not None and (
-        list(weights_tokenizer.vocabulary) != list(teacher.tokenizer.vocabulary)
+    for size, length, key in (
+        (taught.vocabulary_size, student_input.vocabulary_size, "vocabulary_size"),
+        (taught.sequence_length, student_input.length, "sequence_length"),
     ):
-        raise errors.InvalidArgumentError(
-            f"The student's starting weights were trained on another vocabulary than teacher "
-            f"{source!r}'s tokenizer, so their token ids would mean other words. Received: "
-            f"{weights_tokenizer.vocabulary_size} and {teacher.tokenizer.vocabulary_size} "
-            f"tokens; accepted: a student started from scratch, or from weights of the "
-            f"teacher's tokenizer."
-        )
-    return teacher.tokenizer
+        if length is not None and size > length:
+            raise errors.InvalidArgumentError(
+                f"Teacher {source!r}'s tokenizer does not fit the student. Received: its "
+                f"{key} {size}, the student's {key}={length}; accepted: a student with "
+                f"{key} >= {size} (zoo train --set {key}={size})."
+            )
+    for where, vocabulary in (trained_on or {}).items():
+        if vocabulary is not None and list(vocabulary) != list(taught.vocabulary):
+            pairs = itertools.zip_longest(vocabulary, taught.vocabulary)
+            index, (theirs, ours) = next((i, p) for i, p in enumerate(pairs) if p[0] != p[1])
+            raise errors.InvalidArgumentError(
+                f"The student's {where} know another vocabulary than teacher {source!r}'s "
+                f"tokenizer, so their token ids would mean other words. Received: id {index} "
+                f"is {theirs!r} there and {ours!r} in the teacher's ({len(vocabulary)} and "
+                f"{taught.vocabulary_size} tokens); accepted: a student of the teacher's "
+                f"vocabulary, or one started from scratch."
+            )
+    return taught

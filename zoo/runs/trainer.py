@@ -207,7 +207,7 @@ def train(
     distribute.per_replica_batch_size(chosen.batch_size, strat)
     if backup_every is not None:
         validation.check_positive_int("backup_every", backup_every)
-    distill = _distill_settings(spec, teacher, temperature, student_loss_weight)
+    distill = _distill_settings(teacher, temperature, student_loss_weight)
 
     run = RunDir(run_dir)
     run.check_writable()
@@ -253,36 +253,29 @@ def train(
         start = newest_backup(run.backup) if previous is not None else None
         _seed_everything(seed, config["deterministic"])
 
-        # Text weights (fine-tuning) come with the vocabulary they were trained on.
-        weights_tokenizer = (
-            _weights_tokenizer(model_name, weights) if spec.input.needs_tokenizer else None
-        )
-        teacher_tokenizer = None
         # Builds first: bad override values fail before any I/O.
         with strat.scope(), chosen.precision_scope():
             model = factory.get_model(model_name, weights=weights, **overrides)
-            fitted = model  # what `fit` runs: the model, or a distiller teaching it
-            if distill is not None:
-                found = load_teacher(distill["teacher"], info.class_names)
-                config["teacher"] = found.record
-                teacher_tokenizer = student_tokenizer(found, spec.input, weights_tokenizer)
+            found = None if distill is None else load_teacher(distill["teacher"], info.class_names)
+        # Before the distiller: a text teacher's tokenizer must fit the student.
+        tokenizer = _run_tokenizer(
+            run,
+            spec,
+            model,
+            weights,
+            found,
+            adapt=lambda: data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns),
+        )
+        fitted = model  # what `fit` runs: the model, or a distiller teaching it
+        if found is not None:
+            config["teacher"] = found.record
+            with strat.scope(), chosen.precision_scope():
                 fitted = Distiller(
                     found.model,
                     model,
                     temperature=distill["temperature"],
                     student_loss_weight=distill["student_loss_weight"],
                 )
-        # A resumed run must keep the vocabulary its weights were trained with.
-        tokenizer = (
-            (
-                run.load_tokenizer()
-                or teacher_tokenizer
-                or weights_tokenizer
-                or data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns)
-            )
-            if spec.input.needs_tokenizer
-            else None
-        )
 
         def pipelines(stream):
             return data.get_dataset(
@@ -381,7 +374,7 @@ def _stages(first: int, skip: int, epochs: int, deterministic: bool) -> list:
     return stages or [_Stage(epochs, epochs, 0, None)]
 
 
-def _distill_settings(spec, teacher, temperature, student_loss_weight) -> dict | None:
+def _distill_settings(teacher, temperature, student_loss_weight) -> dict | None:
     """The run's distillation settings, checked; None when not distilling."""
     if teacher is None:
         given = [
@@ -415,6 +408,33 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
+    """The tokenizer a run trains with; None for image and audio models.
+
+    A resumed run keeps the vocabulary its weights were trained with, and
+    text weights come with theirs; a taught student reads its teacher's,
+    once both of those are checked to be that same vocabulary. Otherwise
+    `adapt()` makes one from the data.
+    """
+    text = spec.input.needs_tokenizer
+    resumed = run.load_tokenizer() if text else None
+    from_weights = _weights_tokenizer(spec.name, weights) if text else None
+    if teacher is not None:
+        student_input = (spec.input.from_model(model) if text else None) or spec.input
+        known = {
+            "resumed run": resumed.vocabulary if resumed else None,
+            f"starting weights {weights!r}": (
+                from_weights.vocabulary if from_weights else getattr(model, "zoo_vocabulary", None)
+            ),
+        }
+        taught = student_tokenizer(teacher, student_input, known)
+        if taught is not None:
+            return taught
+    if not text:
+        return None
+    return resumed or from_weights or adapt()
 
 
 def _weights_tokenizer(model_name: str, weights: str | None):
