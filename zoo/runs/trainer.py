@@ -420,7 +420,9 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
     """
     text = spec.input.needs_tokenizer
     resumed = run.load_tokenizer() if text else None
-    from_weights = _weights_tokenizer(spec.name, weights) if text else None
+    # Read only where it is checked or used: a resumed run's own one wins.
+    needed = text and (teacher is not None or resumed is None)
+    from_weights = _weights_tokenizer(spec.name, weights) if needed else None
     if teacher is not None:
         student_input = (spec.input.from_model(model) if text else None) or spec.input
         known = {
