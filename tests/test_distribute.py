@@ -21,8 +21,10 @@ SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
 @pytest.mark.parametrize("name", ["resnet20", "bert_tiny", "kws_res8"])
 def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     # A fresh process: the CPU can only be split before TensorFlow starts.
-    # resnet20 also checks distillation (zoo.distill): each replica's loss is
-    # divided by the replica count, and the logged parts must be unscaled.
+    # resnet20 trains as a distilled student (zoo.distill): each replica's loss
+    # is divided by the replica count, and the logged parts must be unscaled.
+    # Its student loss is the plain comparison, which kws_res8 (conv + batch
+    # norm too) and bert_tiny also run through Keras' own train step.
     extra = ["0", "distill"] if name == "resnet20" else []
     out = subprocess.run(
         [sys.executable, str(SCRIPT), name, "2", "3", *extra],
@@ -38,11 +40,7 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(name):
     assert result["max_loss_diff"] <= 1e-5, result
     assert result["max_weight_diff"] <= 1e-5, result
     if extra:
-        taught = result["distill"]
-        assert taught["logged"] == ["loss", "student_loss", "distillation_loss"]
-        assert taught["weights_moved"] > 1e-3
-        assert taught["max_loss_diff"] <= 1e-5, taught
-        assert taught["max_weight_diff"] <= 1e-5, taught
+        assert result["logged"] == ["loss", "student_loss", "distillation_loss"]
 
 
 class FakeStrategy:

@@ -2,9 +2,9 @@
 
 Run as a script (the CPU must be split before TensorFlow starts):
     python mirrored_equivalence.py MODEL REPLICAS STEPS [SEED] [distill]
-With `distill`, the same comparison follows for the model as a student
-taught by a second one of its kind (`zoo.distill.Distiller`), with the logged
-parts of its loss; it is printed under "distill".
+With `distill`, the model trains as a student taught by a second one of its
+kind (`zoo.distill.Distiller`) instead, and every logged part of its loss is
+compared: the student's part is the plain comparison, so it is not run again.
 With `TF_CONFIG` set, every worker of that cluster runs it and the replicas
 are the cluster's workers (MultiWorkerMirroredStrategy, REPLICAS = workers).
 Prints one JSON line: max |diff| of the per-epoch losses and of all weights.
@@ -91,8 +91,6 @@ def compare(distill=False):
 result = {
     "replicas": int(mirrored.num_replicas_in_sync),
     "worker": distribute.worker_name(mirrored),
-    **compare(),
+    **compare(distill),
 }
-if distill:
-    result["distill"] = compare(distill=True)
 print(json.dumps(result))

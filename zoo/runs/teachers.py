@@ -111,7 +111,7 @@ def load_teacher(source: str, class_names) -> Teacher:
 
 def _registered_kind(name) -> str:
     """The input kind of a registered model; "" when `name` is not registered here."""
-    return registry.get_spec(name).input.kind if name in registry.list_models() else ""
+    return registry.get_spec(name).modality if name in registry.list_models() else ""
 
 
 def student_tokenizer(teacher: Teacher, student_input, trained_on=None):
