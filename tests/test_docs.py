@@ -5,14 +5,18 @@ without running it (the snippets train for minutes and download data):
 
 - every `zoo ...` command line in a code block parses with the CLI's own
   parser, and its model, dataset, `--set` keys and weights names exist;
-- every Python block compiles; each `zoo.a.b` it names and each
+- every Python block, and every `Example:` in the package's docstrings,
+  compiles; each `zoo.a.b` it names and each
   `from zoo.x import y` resolves; literal model, recipe and dataset names
   exist; `zoo.get_model` keywords are ones the model accepts; keywords of
-  other zoo functions are in their signatures.
+  other zoo functions are in their signatures. Calls under `try:` show an
+  error on purpose and are not checked.
 """
 
 import ast
+import importlib
 import inspect
+import pkgutil
 import re
 import shlex
 from pathlib import Path
@@ -137,10 +141,12 @@ def check_call(call, function):
         assert set(keywords) <= names, f"{function.__qualname__} takes no {set(keywords) - names}"
 
 
-@pytest.mark.parametrize("code", python_blocks())
-def test_documented_python_names_what_exists(code):
+def check_python(code):
     tree = ast.parse(code)  # a SyntaxError fails the test with its line
+    on_purpose = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) for n in ast.walk(t)}
     for node in ast.walk(tree):
+        if id(node) in on_purpose:
+            continue
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zoo"):
             module = __import__(node.module, fromlist=["_"])
             for alias in node.names:
@@ -151,3 +157,35 @@ def test_documented_python_names_what_exists(code):
             function = zoo_object(node.func)
             if callable(function) and not inspect.isclass(function):
                 check_call(node, function)
+
+
+@pytest.mark.parametrize("code", python_blocks())
+def test_documented_python_names_what_exists(code):
+    check_python(code)
+
+
+def docstring_examples():
+    """(where, code) of each `>>>` example in the package's docstrings."""
+    for info in pkgutil.walk_packages(zoo.__path__, "zoo."):
+        if info.name.rpartition(".")[2].startswith("_"):
+            continue  # __main__ and the verification runner scripts
+        module = importlib.import_module(info.name)
+        owned = [m for _, m in inspect.getmembers(module) if inspect.getmodule(m) is module]
+        methods = [m for c in owned if inspect.isclass(c) for m in vars(c).values()]
+        for thing in [module, *owned, *methods]:
+            lines = (inspect.getdoc(thing) or "").splitlines()
+            code = [line.strip()[4:] for line in lines if line.strip()[:4] in (">>> ", "... ")]
+            if code:
+                yield f"{info.name}:{getattr(thing, '__qualname__', '')}", "\n".join(code)
+
+
+def test_docstring_examples_name_what_exists():
+    examples = dict(docstring_examples())
+    assert len(examples) >= 150  # the package documents its API by example
+    failures = []
+    for where, code in examples.items():
+        try:
+            check_python(code)
+        except Exception as error:  # noqa: BLE001  (every failure is listed)
+            failures.append(f"{where}: {type(error).__name__}: {error}")
+    assert not failures, "\n".join(failures)
