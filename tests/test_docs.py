@@ -97,17 +97,17 @@ def test_documented_command_parses_and_names_what_exists(argv):
             assert known_weights(args.name, args.teacher), args.teacher
 
 
-def zoo_object(node):
-    """The object a `zoo.a.b` expression names, or None for anything else."""
+def named_object(node, scope):
+    """The object a `zoo.a.b` (or `name.a` of `scope`) expression names, or None."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
-    if not (isinstance(node, ast.Name) and node.id == "zoo"):
+    if not (isinstance(node, ast.Name) and node.id in scope):
         return None
-    found = zoo
+    found = scope[node.id]
     for part in reversed(parts):
-        assert hasattr(found, part), f"zoo has no {'.'.join(['zoo', *reversed(parts)])}"
+        assert hasattr(found, part), f"no {'.'.join([node.id, *reversed(parts)])}"
         found = getattr(found, part)
     return found
 
@@ -141,9 +141,23 @@ def check_call(call, function):
         assert set(keywords) <= names, f"{function.__qualname__} takes no {set(keywords) - names}"
 
 
-def check_python(code):
+def check_python(code, module=None):
+    """Checks the zoo names of `code`; a docstring's `module` lends its own names."""
     tree = ast.parse(code)  # a SyntaxError fails the test with its line
     on_purpose = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) for n in ast.walk(t)}
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+    }
+    bound |= {
+        (a.asname or a.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    }
+    scope = {
+        k: v for k, v in vars(module or zoo).items() if k not in bound and not k.startswith("__")
+    }
+    scope["zoo"] = zoo
     for node in ast.walk(tree):
         if id(node) in on_purpose:
             continue
@@ -152,9 +166,9 @@ def check_python(code):
             for alias in node.names:
                 assert hasattr(module, alias.name), f"{node.module} has no {alias.name}"
         elif isinstance(node, ast.Attribute):
-            zoo_object(node)
+            named_object(node, scope)
         if isinstance(node, ast.Call):
-            function = zoo_object(node.func)
+            function = named_object(node.func, scope)
             if callable(function) and not inspect.isclass(function):
                 check_call(node, function)
 
@@ -165,7 +179,7 @@ def test_documented_python_names_what_exists(code):
 
 
 def docstring_examples():
-    """(where, code) of each `>>>` example in the package's docstrings."""
+    """(where, module, code) of each `>>>` example in the package's docstrings."""
     for info in pkgutil.walk_packages(zoo.__path__, "zoo."):
         if info.name.rpartition(".")[2].startswith("_"):
             continue  # __main__ and the verification runner scripts
@@ -176,16 +190,17 @@ def docstring_examples():
             lines = (inspect.getdoc(thing) or "").splitlines()
             code = [line.strip()[4:] for line in lines if line.strip()[:4] in (">>> ", "... ")]
             if code:
-                yield f"{info.name}:{getattr(thing, '__qualname__', '')}", "\n".join(code)
+                where = f"{info.name}:{getattr(thing, '__qualname__', '')}"
+                yield where, module, "\n".join(code)
 
 
 def test_docstring_examples_name_what_exists():
-    examples = dict(docstring_examples())
+    examples = {where: (module, code) for where, module, code in docstring_examples()}
     assert len(examples) >= 150  # the package documents its API by example
     failures = []
-    for where, code in examples.items():
+    for where, (module, code) in examples.items():
         try:
-            check_python(code)
+            check_python(code, module)
         except Exception as error:  # noqa: BLE001  (every failure is listed)
             failures.append(f"{where}: {type(error).__name__}: {error}")
     assert not failures, "\n".join(failures)
