@@ -34,6 +34,12 @@ def test_folder_with_one_class_is_rejected(tmp_path, make_image_folder):
         zoo.get_dataset(str(tmp_path / "one"))
 
 
+def test_wav_folder_with_one_class_is_told_about_wav_files(tmp_path, write_wav):
+    write_wav(tmp_path / "one" / "yes" / "0.wav", np.zeros(1600, "float32"))
+    with pytest.raises(errors.InvalidArgumentError, match=r"ROOT/<class>/\*\.wav \(audio files\)"):
+        zoo.get_dataset(str(tmp_path / "one"))
+
+
 def test_folder_without_images_is_rejected(tmp_path):
     for name in ("a", "b"):
         (tmp_path / "empty" / name).mkdir(parents=True)

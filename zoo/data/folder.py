@@ -56,9 +56,12 @@ def class_names(root) -> list[str]:
     train_dir, _ = _split_dirs(Path(root))
     names = sorted(p.name for p in train_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(names) < 2:
+        # Name the files of the kind this folder holds (a WAV folder is not told "images").
+        kind = folder_kind(root)
+        endings = "|".join(f"*{s}" for s in KINDS[kind].folder_suffixes)
         raise errors.InvalidArgumentError(
             f"A folder dataset needs at least 2 class subfolders; {str(train_dir)!r} has "
-            f"{len(names)} ({names}). Layout: ROOT/<class>/<image files>. "
+            f"{len(names)} ({names}). Layout: ROOT/<class>/{endings} ({kind} files). "
             f"Received: dataset={str(root)!r}"
         )
     return names
