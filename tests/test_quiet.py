@@ -78,6 +78,25 @@ def test_console_sets_and_restores_level_loggers_and_warning_filters(monkeypatch
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
 
 
+def test_console_writes_zoo_warnings_as_one_line_and_others_as_python_does(capsys):
+    from zoo import transfer
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show  # Python's own, not pytest's recorder
+        with quiet.console():
+            warnings.warn_explicit("Loaded 19 variables", UserWarning, transfer.__file__, 193)
+            warnings.warn_explicit("your input is odd", UserWarning, "x.py", 7)
+        warnings.warn_explicit("after the block", UserWarning, transfer.__file__, 193)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "zoo: warning: Loaded 19 variables"
+    assert lines[1] == "x.py:7: UserWarning: your input is odd"
+    assert lines[2].endswith("transfer.py:193: UserWarning: after the block")  # restored
+
+
 @pytest.mark.parametrize(
     "argv, level",
     [

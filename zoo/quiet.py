@@ -17,6 +17,8 @@ demo run their command in:
   (this file run as a script), so a crash in the middle still gets its last
   lines out.
 - Python warnings in `NOISE_WARNINGS` are ignored; any other warning shows.
+  zoo's own warnings show as one `zoo: warning: ...` line (the message is
+  written for the user; Python's file, line and source line are not).
 
 `console(verbose=True)` (`zoo -v`, `python -m zoo.demo -v`) shows everything:
 `TF_CPP_MIN_LOG_LEVEL=0`, no filter, loggers and warnings as they are. Errors
@@ -131,6 +133,7 @@ def console(verbose: bool = False):
     ...     return args.handler(args)
     """
     saved_env = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    saved_format = warnings.formatwarning
     saved_levels = {}
     added_filters = []
     hook = None
@@ -148,12 +151,14 @@ def console(verbose: bool = False):
         for category, message, module in NOISE_WARNINGS:
             warnings.filterwarnings("ignore", message=message, category=category, module=module)
             added_filters.append(warnings.filters[0])
+        warnings.formatwarning = _one_line_for_zoo(saved_format)
         if "tensorflow" not in sys.modules:
             hook = _QuietTensorFlowImport()
             sys.meta_path.insert(0, hook)
     try:
         yield
     finally:
+        warnings.formatwarning = saved_format
         if hook is not None:
             hook.remove()
         for item in added_filters:
@@ -165,6 +170,20 @@ def console(verbose: bool = False):
             os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
         else:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = saved_env
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _one_line_for_zoo(others):
+    """A `warnings.formatwarning` that writes zoo's warnings as one line."""
+
+    def format_warning(message, category, filename, lineno, line=None):
+        if os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            return f"zoo: warning: {message}\n"
+        return others(message, category, filename, lineno, line)
+
+    return format_warning
 
 
 class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
