@@ -142,3 +142,27 @@ def test_fine_tuning_digits_weights_beats_scratch_on_tinted_rgb_digits():
     print(message)  # the figure for the changelog, with `pytest -s`
     assert accuracy["weights"] >= 0.85, message
     assert accuracy["weights"] - accuracy["scratch"] >= 0.3, message
+
+
+def test_fine_tuning_text_weights_on_words_they_never_saw_is_warned_and_recorded(tmp_path):
+    import json
+
+    # The shipped lstm.sentiment vocabulary knows "good" and "bad" but not
+    # "okay"/"average"/"superb", nor the other words of these reviews.
+    words = {"pos": "superb", "neg": "bad", "meh": "okay average"}
+    rows = ["review,stars"] + [
+        f"an evening of {words[label]} cinema number {i},{label}"
+        for i in range(30)
+        for label in words
+    ]
+    table = tmp_path / "reviews.csv"
+    table.write_text("\n".join(rows) + "\n")
+    columns = dict(text_column="review", label_column="stars")
+    run_dir = tmp_path / "run"
+    with pytest.warns(UserWarning, match=r"unknown to the vocabulary of weights 'lstm\.sentiment'"):
+        zoo.train(
+            "lstm", str(table), run_dir, epochs=1, verbose=0, seed=0, weights="sentiment", **columns
+        )
+    recorded = json.loads((run_dir / "config.json").read_text())["unknown_tokens"]
+    assert recorded["vocabulary_of"] == "weights 'lstm.sentiment'"
+    assert recorded["share"] > zoo.runs.trainer.UNKNOWN_TOKENS_WARNING

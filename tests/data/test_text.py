@@ -183,3 +183,28 @@ def test_tokenizer_longer_than_the_model_is_rejected():
     model = zoo.get_model("lstm", vocabulary_size=100, sequence_length=16, embedding_dim=4, units=4)
     with pytest.raises(errors.InvalidArgumentError, match="sequence_length=64.*<= 16"):
         zoo.get_dataset("sentiment", model=model, tokenizer=tokenizer)
+
+
+def test_unknown_share_counts_the_unk_ids_the_model_sees():
+    tokenizer = WordTokenizer(["", "[UNK]", "good", "film"], sequence_length=4)
+    # "a" and "very" are unknown; "plot" is cut off at 4 ids; padding is not counted.
+    assert tokenizer.unknown_share(["a very good film plot", "good"]) == pytest.approx(2 / 5)
+    assert tokenizer.unknown_share([""]) == 0.0
+
+
+def test_wordpiece_unknown_share_leaves_out_special_tokens():
+    from zoo.data.tokenizers import BERT_RESERVED, WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer([*BERT_RESERVED, "good", "film"], sequence_length=8)
+    # [CLS] good [UNK] film [SEP] + padding: 1 unknown piece of 3.
+    assert tokenizer.unknown_share(["good ☃ film"]) == pytest.approx(1 / 3)
+
+
+def test_unknown_token_share_of_a_table_read_with_a_vocabulary_made_elsewhere(reviews):
+    columns = dict(text_column="review", label_column="stars")
+    own = zoo.data.get_tokenizer(str(reviews), **columns)
+    assert zoo.data.unknown_token_share(str(reviews), own, **columns) == 0.0
+    # "review number N was good": only "good"/"bad" known, so 4 of 5 tokens unknown.
+    elsewhere = WordTokenizer(["", "[UNK]", "good", "bad"], sequence_length=16)
+    share = zoo.data.unknown_token_share(str(reviews), elsewhere, **columns)
+    assert share == pytest.approx(4 / 5)

@@ -71,3 +71,8 @@ def test_bert_tiny_fine_tunes_from_its_shipped_weights_with_their_tokenizer(tmp_
     ).read_text()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["started_from"]["weights"] == "sentiment" and config["recipe"]["finetune"]
+    # Read with the weights' own vocabulary, the data they were trained on has no unknown piece.
+    assert config["unknown_tokens"] == {
+        "share": 0.0,
+        "vocabulary_of": "weights 'bert_tiny.sentiment'",
+    }

@@ -174,6 +174,31 @@ def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):
     return text.adapt_tokenizer(train.map(lambda t, _: t), spec)
 
 
+def unknown_token_share(name, tokenizer, *, data_dir=None, limit: int = 10000, **table_columns):
+    """The share of `[UNK]` among the tokens a tokenizer makes of a dataset's training texts.
+
+    What a vocabulary made elsewhere (shipped weights, a teacher, a preset)
+    loses on this data: every unknown word reaches the model as one `[UNK]`.
+
+    Args:
+        name: str or Path. A text dataset (see `get_dataset`).
+        tokenizer: WordTokenizer or WordPieceTokenizer.
+        data_dir: str or None. tfds data directory.
+        limit: int. Read at most this many training texts.
+        **table_columns: `text_column=` / `label_column=` for CSV/TSV files.
+
+    Example:
+
+    >>> tokenizer = zoo.pretrained_tokenizer("lstm", "sentiment")
+    >>> zoo.data.unknown_token_share("reviews.csv", tokenizer, text_column="review")
+    """
+    _check_table_columns(name, table_columns)
+    limit = validation.check_positive_int("limit", limit)
+    train, _ = text.text_splits(name, data_dir, table_columns)
+    texts = next(iter(train.map(lambda t, _: t).take(limit).batch(limit)), None)
+    return 0.0 if texts is None else tokenizer.unknown_share(texts)
+
+
 def pretrained_tokenizer(model: str, weights: str):
     """The tokenizer a text model's shipped weights were trained with.
 

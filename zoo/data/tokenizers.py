@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from zoo import errors, fs, validation
 from zoo.data import files as data_files
 
@@ -185,6 +187,23 @@ class WordTokenizer:
         texts = _string_tensor(texts)
         return tf.cast(self.layer(texts), tf.int32)
 
+    def unknown_share(self, texts) -> float:
+        """The share of the tokens the model sees that are `[UNK]`.
+
+        Counted on the ids `__call__` gives (padding excluded), so words cut
+        off by `sequence_length` do not count.
+
+        Args:
+            texts: list of str, numpy array or tf.Tensor of strings `(batch,)`.
+
+        Example:
+
+        >>> WordTokenizer(["", "[UNK]", "good"], 4).unknown_share(["good film"])
+        0.5
+        """
+        ids = np.asarray(self(texts))
+        return _share(ids == 1, ids != 0)
+
     def save(self, directory) -> Path:
         """Writes the vocabulary, zoo's config and the Hugging Face files.
 
@@ -333,6 +352,23 @@ class WordPieceTokenizer:
         packed = self.packer(texts)
         return {key: tf.cast(value, tf.int32) for key, value in packed.items()}
 
+    def unknown_share(self, texts) -> float:
+        """The share of the word pieces the model sees that are `[UNK]`.
+
+        `[CLS]`, `[SEP]` and padding are not counted.
+
+        Args:
+            texts: list of str, numpy array or tf.Tensor of strings `(batch,)`.
+
+        Example:
+
+        >>> tokenizer = zoo.pretrained_tokenizer("bert_tiny", "sentiment")
+        >>> share = tokenizer.unknown_share(["the plot was clever"])
+        """
+        ids = np.asarray(self(texts)["token_ids"])
+        special = [self.vocabulary.index(t) for t in ("[PAD]", "[CLS]", "[SEP]")]
+        return _share(ids == self.vocabulary.index(UNK), ~np.isin(ids, special))
+
     def save(self, directory) -> Path:
         """Writes the vocabulary, zoo's config and the Hugging Face files.
 
@@ -393,6 +429,12 @@ class WordPieceTokenizer:
         tokenizer.enable_truncation(max_length=self.sequence_length)
         tokenizer.enable_padding(length=self.sequence_length, pad_id=0, pad_token="[PAD]")
         return tokenizer.to_str()
+
+
+def _share(unknown, counted) -> float:
+    """`unknown` over `counted` (boolean arrays); 0.0 when nothing is counted."""
+    total = int(np.count_nonzero(counted))
+    return int(np.count_nonzero(unknown & counted)) / total if total else 0.0
 
 
 def _string_tensor(texts):

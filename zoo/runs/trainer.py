@@ -21,6 +21,7 @@ import dataclasses
 import math
 import random
 import shutil
+import warnings
 from pathlib import Path
 
 from zoo import data, distribute, errors, factory, pretrained, recipes, registry, validation
@@ -35,6 +36,11 @@ from zoo.runs.evaluation import compile_for_eval, evaluate_model
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
 from zoo.runs.teachers import load_teacher, student_tokenizer
+
+# Above this share of [UNK] tokens, a vocabulary made elsewhere (shipped
+# weights, a teacher, a preset) is warned about: in-domain text read with a
+# large word vocabulary stays a few percent unknown.
+UNKNOWN_TOKENS_WARNING = 0.10
 
 
 @dataclasses.dataclass
@@ -258,7 +264,7 @@ def train(
             model = factory.get_model(model_name, weights=weights, **overrides)
             found = None if distill is None else load_teacher(distill["teacher"], info.class_names)
         # Before the distiller: a text teacher's tokenizer must fit the student.
-        tokenizer = _run_tokenizer(
+        tokenizer, made_for = _run_tokenizer(
             run,
             spec,
             model,
@@ -266,6 +272,12 @@ def train(
             found,
             adapt=lambda: data.get_tokenizer(dataset, model=model, data_dir=data_dir, **columns),
         )
+        if made_for is not None:
+            share = data.unknown_token_share(dataset, tokenizer, data_dir=data_dir, **columns)
+            config["unknown_tokens"] = {"share": round(share, 4), "vocabulary_of": made_for}
+            _warn_unknown_tokens(share, made_for, dataset, tokenizer)
+        elif previous is not None and "unknown_tokens" in previous:
+            config["unknown_tokens"] = previous["unknown_tokens"]  # measured at its start
         fitted = model  # what `fit` runs: the model, or a distiller teaching it
         if found is not None:
             config["teacher"] = found.record
@@ -411,12 +423,18 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
-    """The tokenizer a run trains with; None for image and audio models.
+    """The tokenizer a run trains with, and whose vocabulary it is.
 
     A resumed run keeps the vocabulary its weights were trained with, and
     text weights come with theirs; a taught student reads its teacher's,
     once both of those are checked to be that same vocabulary. Otherwise
-    `adapt()` makes one from the data.
+    `adapt()` makes one from the data (or takes a preset's).
+
+    Returns:
+        `(tokenizer, made_for)`: `(None, None)` for image and audio models;
+        `made_for` names the weights or teacher whose vocabulary a fresh
+        run reads this data with, and is None for a vocabulary made from
+        this data or a resumed run's own.
     """
     text = spec.input.needs_tokenizer
     resumed = run.load_tokenizer() if text else None
@@ -433,10 +451,31 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
         }
         taught = student_tokenizer(teacher, student_input, known)
         if taught is not None:
-            return taught
+            return taught, (None if resumed else f"teacher {teacher.record['teacher']!r}")
     if not text:
-        return None
-    return resumed or from_weights or adapt()
+        return None, None
+    if resumed is not None:
+        return resumed, None
+    entry = None if from_weights is None else pretrained.lookup(spec.name, weights)
+    if from_weights is not None:
+        return from_weights, f"weights {entry.name if entry else weights!r}"
+    preset = getattr(model, "zoo_vocabulary", None) is not None
+    return adapt(), (f"weights {weights!r}" if preset else None)
+
+
+def _warn_unknown_tokens(share: float, made_for: str, dataset, tokenizer) -> None:
+    """Warns when a vocabulary made elsewhere reads much of this data as `[UNK]`."""
+    if share <= UNKNOWN_TOKENS_WARNING:
+        return
+    warnings.warn(
+        f"{share:.0%} of the tokens of the training texts of {str(dataset)!r} are unknown to "
+        f"the vocabulary of {made_for} ({tokenizer.vocabulary_size} entries): the model "
+        f"reads every one of them as [UNK] and cannot tell them apart. Accepted without "
+        f"this warning: at most {UNKNOWN_TOKENS_WARNING:.0%}. Start from weights whose "
+        f"vocabulary covers this data, or train from scratch (no --weights / --teacher) "
+        f"for a vocabulary made from it.",
+        stacklevel=2,
+    )
 
 
 def _weights_tokenizer(model_name: str, weights: str | None):
