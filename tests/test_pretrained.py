@@ -69,6 +69,28 @@ def test_text_weights_ship_the_tokenizer_they_were_trained_with():
         zoo.pretrained_tokenizer("resnet20", "digits")
 
 
+def test_a_model_from_text_weights_tokenizes_new_data_with_their_vocabulary(tmp_path):
+    # model.fit users: get_dataset(model=...) must read the new data with the ids the
+    # weights' embedding rows were trained on, not adapt a vocabulary of its own.
+    table = tmp_path / "reviews.csv"
+    table.write_text(
+        "text,label\n"
+        + "".join(f"an {w} film {i},{w}\n" for i in range(10) for w in ("okay", "clever", "dull"))
+    )
+    with pytest.warns(UserWarning, match="num_classes: 2 -> 3"):
+        model = zoo.get_model("lstm", weights="sentiment", num_classes=3)
+    shipped = zoo.pretrained_tokenizer("lstm", "sentiment")
+    assert zoo.data.get_tokenizer(str(table), model=model).vocabulary == shipped.vocabulary
+    # The pipeline's ids are the shipped tokenizer's: "clever"/"dull" keep their ids.
+    train, _ = zoo.get_dataset(str(table), model=model, batch_size=24)
+    ids, labels = next(iter(train))
+    words = [zoo.dataset_info(str(table)).class_names[i] for i in labels.numpy()]
+    expected = shipped([f"an {w} film" for w in words]).numpy()
+    assert (ids.numpy()[:, :2] == expected[:, :2]).all()  # "an" [UNK], then the word
+    assert zoo.get_model("lstm", weights="sentiment").zoo_vocabulary[2:] == shipped.vocabulary[2:]
+    assert not hasattr(zoo.get_model("lstm"), "zoo_vocabulary")
+
+
 def test_tampered_tokenizer_fails_its_checksum(pretrained_copy):
     entry = pretrained.resolve("lstm", "sentiment")
     vocabulary = pretrained_copy / entry.tokenizer["dir"] / "vocabulary.txt"

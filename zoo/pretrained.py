@@ -39,6 +39,8 @@ from zoo.errors import WeightsError
 from zoo.fs import replace_atomic, write_json_atomic
 
 MANIFEST = "manifest.json"
+# The vocabulary file of a shipped tokenizer (as zoo.data.tokenizers writes it).
+VOCABULARY_FILE = "vocabulary.txt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,13 +357,45 @@ def build_with_weights(spec, weights: str, overrides: dict):
             # Another head, input channels or size: load what fits, as timm does.
             from zoo import transfer  # here: `import zoo` stays free of NumPy
 
-            return transfer.build_adapted(spec, path, entry.kwargs, overrides, name=entry.name)
+            model = transfer.build_adapted(spec, path, entry.kwargs, overrides, name=entry.name)
+            return _with_vocabulary(model, entry)
     model = spec.builder(**spec.resolve_kwargs(kwargs))
     try:
         model.load_weights(str(path))
     except Exception as err:  # h5py and Keras raise many types for a bad file
         raise WeightsError(f"Cannot load weights {str(path)!r} into {spec.name!r}: {err}") from err
+    return model if entry is None else _with_vocabulary(model, entry)
+
+
+def _with_vocabulary(model, entry: WeightsEntry):
+    """`model`, carrying the vocabulary of its text weights as `model.zoo_vocabulary`.
+
+    Their embedding rows are that vocabulary's token ids, so
+    `zoo.get_dataset(..., model=model)` must tokenize with it rather than
+    adapt a new one (as for a keras-hub preset's vocabulary).
+    """
+    vocabulary = shipped_vocabulary(entry)
+    if vocabulary is not None:
+        model.zoo_vocabulary = vocabulary
     return model
+
+
+def shipped_vocabulary(entry: WeightsEntry) -> list[str] | None:
+    """The tokens, in id order, of text weights' shipped tokenizer; None for other weights.
+
+    Args:
+        entry: WeightsEntry. A manifest row.
+
+    Example:
+
+    >>> shipped_vocabulary(resolve("lstm", "sentiment"))[:3]
+    ['[PAD]', '[UNK]', 'was']
+    """
+    if not entry.tokenizer:
+        return None
+    path = tokenizer_dir(entry) / VOCABULARY_FILE
+    tokens = path.read_text(encoding="utf-8").split("\n")
+    return tokens[:-1] if tokens and tokens[-1] == "" else tokens  # the file ends with a newline
 
 
 def tokenizer_dir(entry: WeightsEntry) -> Path:
