@@ -19,6 +19,16 @@ def test_folder_dataset_split_and_fitted(image_folder):
     assert images.shape[1:] == (8, 8, 1) and set(labels.numpy()) <= {0, 1, 2}
 
 
+def test_zoo_train_on_a_folder_announces_its_files_once(image_folder, toy_family, capsys):
+    result = zoo.train(
+        "toy_cnn", str(image_folder), image_folder.parent / "run", epochs=1, batch_size=8, seed=0
+    )
+    assert result.metrics["examples"] == 6 and result.model.output_shape == (None, 3)
+    out = capsys.readouterr().out
+    # Keras' loader line for the training pipeline; the final evaluation's is not repeated.
+    assert out.count("Found 30 files belonging to 3 classes.") == 1, out
+
+
 def test_folder_with_train_and_val_subfolders(tmp_path, make_image_folder):
     make_image_folder(tmp_path / "ds" / "train", per_class=4)
     make_image_folder(tmp_path / "ds" / "val", per_class=2)

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import random
@@ -289,7 +290,12 @@ def train(
                     student_loss_weight=distill["student_loss_weight"],
                 )
 
-        def pipelines(stream):
+        def pipelines(stream, again=False):
+            # Keras' folder loaders print "Found N files ..." each time; once is enough.
+            with _keras_messages_off() if again else contextlib.nullcontext():
+                return _pipelines(stream)
+
+        def _pipelines(stream):
             return data.get_dataset(
                 dataset,
                 model=model,
@@ -320,7 +326,7 @@ def train(
         losses = []
         for index, stage in enumerate(stages):
             if index:  # the partial epoch came first; the whole epochs follow
-                train_ds, _ = pipelines(stage.stream)
+                train_ds, _ = pipelines(stage.stream, again=True)
             backup.skipped = stage.skip
             history = fitted.fit(
                 train_ds,
@@ -343,7 +349,7 @@ def train(
         # across iterators and graph rewrites), and when that copy's iterator
         # is torn down part-read it resets the cache under the next reader.
         # A two-worker run once reported 175 of its 360 validation examples.
-        _, final_val = pipelines(None)
+        _, final_val = pipelines(None, again=True)
         metrics = evaluate_model(compile_for_eval(run.load_model(), chosen), final_val)
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
@@ -420,6 +426,20 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+@contextlib.contextmanager
+def _keras_messages_off():
+    """Keras' `print_msg` lines go to absl's INFO log (off by default) for a while."""
+    import keras
+
+    was_on = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
+    try:
+        yield
+    finally:
+        if was_on:
+            keras.config.enable_interactive_logging()
 
 
 def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
