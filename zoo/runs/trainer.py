@@ -476,9 +476,9 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
         return None, None
     if resumed is not None:
         return resumed, None
-    entry = None if from_weights is None else pretrained.lookup(spec.name, weights)
     if from_weights is not None:
-        return from_weights, f"weights {entry.name if entry else weights!r}"
+        entry = pretrained.lookup(spec.name, weights)  # found: it shipped this tokenizer
+        return from_weights, f"weights {entry.name!r}"
     preset = getattr(model, "zoo_vocabulary", None) is not None
     return adapt(), (f"weights {weights!r}" if preset else None)
 
