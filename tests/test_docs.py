@@ -131,7 +131,7 @@ def check_call(call, function):
         return
     if function is zoo.get_recipe:
         zoo.get_recipe(first)  # raises on an unknown name
-    elif function in (zoo.model_info,):
+    elif function is zoo.model_info:
         assert first in registry.list_models(), first
     elif function is zoo.get_dataset and isinstance(first, str):
         assert first in zoo.list_datasets() or "/" in first, first

@@ -4,9 +4,9 @@ docs/deploy/node/classify.mjs is the text deployer's side: tokenizers.js (npm
 `@huggingface/tokenizers`, the tokenizer of transformers.js) reads the
 export's `tokenizer.json` and Hugging Face `tokenizer_config.json`,
 onnxruntime-node runs `model.onnx`. docs/deploy/node/spot.mjs is the speech
-deployer's: WAV files in, onnxruntime-node on the raw samples. `make test` installs the npm packages
-(`npm ci --ignore-scripts`) and sets ZOO_REQUIRE_NODE=1, so there the test
-cannot skip.
+deployer's: WAV files in, onnxruntime-node on the raw samples. `make test`
+installs the npm packages (`npm ci --ignore-scripts`) and sets
+ZOO_REQUIRE_NODE=1, so there the tests cannot skip.
 """
 
 import json
