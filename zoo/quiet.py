@@ -172,6 +172,25 @@ def console(verbose: bool = False):
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = saved_env
 
 
+@contextlib.contextmanager
+def known_warnings_ignored():
+    """Ignores the `NOISE_WARNINGS` inside the block, for any caller.
+
+    For library calls zoo's own API makes: a script that calls `zoo.export`
+    is not inside `console()`, and the warning is about Keras' code, not
+    the script's.
+
+    Example:
+
+    >>> with known_warnings_ignored():
+    ...     model.export(path, format="onnx")
+    """
+    with warnings.catch_warnings():
+        for category, message, module in NOISE_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category, module=module)
+        yield
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

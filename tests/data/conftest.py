@@ -20,7 +20,9 @@ def mock_tfds(monkeypatch):
         yield
 
 
-def _write_image_folder(root, classes=("cat", "dog", "owl"), per_class=10, size=(12, 10)):
+def _write_image_folder(
+    root, classes=("cat", "dog", "owl"), per_class=10, size=(12, 10), channels=3
+):
     """Writes `per_class` random PNGs into `root/<class>/`; returns root."""
     import keras
 
@@ -28,7 +30,7 @@ def _write_image_folder(root, classes=("cat", "dog", "owl"), per_class=10, size=
     for name in classes:
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            pixels = rng.integers(0, 256, (*size, 3)).astype("uint8")
+            pixels = rng.integers(0, 256, (*size, channels)).astype("uint8")
             keras.utils.save_img(root / name / f"{i}.png", pixels)
     return root
 

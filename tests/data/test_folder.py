@@ -20,13 +20,49 @@ def test_folder_dataset_split_and_fitted(image_folder):
 
 
 def test_zoo_train_on_a_folder_announces_its_files_once(image_folder, toy_family, capsys):
-    result = zoo.train(
-        "toy_cnn", str(image_folder), image_folder.parent / "run", epochs=1, batch_size=8, seed=0
-    )
+    # toy_cnn takes 8x8x1 by default and the folder holds colour PNGs: said once, with the fix.
+    with pytest.warns(UserWarning, match=r"in colour \(3 channels\).*input_shape=\[8,8,3\]"):
+        result = zoo.train(
+            "toy_cnn",
+            str(image_folder),
+            image_folder.parent / "run",
+            epochs=1,
+            batch_size=8,
+            seed=0,
+        )
     assert result.metrics["examples"] == 6 and result.model.output_shape == (None, 3)
     out = capsys.readouterr().out
     # Keras' loader line for the training pipeline; the final evaluation's is not repeated.
     assert out.count("Found 30 files belonging to 3 classes.") == 1, out
+
+
+def test_colour_is_warned_about_only_when_a_one_channel_model_drops_it(toy_family):
+    import warnings
+
+    from zoo.runs import trainer
+
+    gray_model = zoo.get_model("toy_cnn", input_shape=(8, 8, 1), num_classes=2)
+    info = zoo.data.DatasetInfo("photos", "folder", ("a", "b"), None, "none", channels=3)
+    with pytest.warns(UserWarning, match=r"comes from weights 'digits'.*\(8, 8, 3\)"):
+        trainer._warn_colour_dropped(info, gray_model, "digits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb_model = zoo.get_model("toy_cnn", input_shape=(8, 8, 3), num_classes=2)
+        trainer._warn_colour_dropped(info, rgb_model, None)
+        for channels in (1, 2, None):  # grayscale (with alpha) or unknown: nothing lost
+            gray = zoo.data.DatasetInfo("g", "folder", ("a", "b"), None, "none", channels=channels)
+            trainer._warn_colour_dropped(gray, gray_model, None)
+
+
+def test_folder_info_says_what_channels_its_images_hold(tmp_path, make_image_folder):
+    # What lets a run warn when a 1-channel model would drop the colour.
+    make_image_folder(tmp_path / "gray", per_class=2, channels=1)
+    make_image_folder(tmp_path / "rgba", per_class=2, channels=4)
+    assert zoo.dataset_info(str(tmp_path / "gray")).channels == 1
+    assert zoo.dataset_info(str(tmp_path / "rgba")).channels == 4
+    (tmp_path / "rgba" / "cat" / "broken.png").write_bytes(b"\x89PNG")  # the loader names it
+    assert zoo.data.folder.image_channels(tmp_path / "rgba") == 4
+    assert zoo.dataset_info("digits").channels == 1
 
 
 def test_folder_with_train_and_val_subfolders(tmp_path, make_image_folder):

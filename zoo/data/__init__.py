@@ -63,6 +63,9 @@ class DatasetInfo:
         sequence_length: int or None. Text: a length covering the examples.
         sample_rate: int or None. Audio: samples per second (a folder: the
             rate most of its files have).
+        channels: int or None. Images: channels the images hold (a folder:
+            the most among the first images of each class), whatever the
+            model they are fitted to takes.
     """
 
     name: str
@@ -74,6 +77,7 @@ class DatasetInfo:
     modality: str = "image"
     sequence_length: int | None = None
     sample_rate: int | None = None
+    channels: int | None = None
 
     @property
     def num_classes(self) -> int:
@@ -150,6 +154,7 @@ def dataset_info(
         modality=source.modality,
         sequence_length=source.sequence_length,
         sample_rate=source.sample_rate,
+        channels=source.image_shape[-1] if source.image_shape else None,
     )
 
 

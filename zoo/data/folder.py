@@ -124,6 +124,41 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
     return train, val
 
 
+def image_channels(root, per_class: int = 4) -> int | None:
+    """The most channels among the first images of each class of a folder.
+
+    Read before training, so a run can say when its model's input drops what
+    the images hold (colour photos into a 1-channel model). A file
+    TensorFlow cannot decode is skipped here; the loader names it later.
+
+    Args:
+        root: str or Path. The dataset folder.
+        per_class: int. Images decoded per class (sorted by name).
+
+    Returns:
+        int or None: 1 (grayscale), 2 (grayscale + alpha), 3 (RGB) or 4
+        (RGBA); None when no image could be decoded.
+
+    Example:
+
+    >>> image_channels("photos/")
+    3
+    """
+    import tensorflow as tf
+
+    root = Path(root)
+    train_dir, _ = _split_dirs(root)
+    found = None
+    for class_files in _files_by_class(train_dir, class_names(root), data_files.IMAGE_SUFFIXES):
+        for path in class_files[:per_class]:
+            try:
+                image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+            except (tf.errors.OpError, ValueError):
+                continue
+            found = max(found or 0, int(image.shape[-1]))
+    return found
+
+
 def split_files(root, suffixes, validation_fraction: float = 0.2):
     """The files of a folder dataset with their labels, split into train and validation.
 

@@ -14,7 +14,16 @@ from zoo.data.catalog import SOURCES
 from zoo.data.tfds_source import load_splits
 from zoo.inputs import AUGMENTATIONS
 
-__all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "make_pipelines"]
+__all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "folder_fields", "make_pipelines"]
+
+
+def folder_fields(root) -> dict:
+    """`DatasetInfo` fields of a folder of images: the channels its images hold.
+
+    Args:
+        root: str or Path. The dataset folder.
+    """
+    return {"channels": folder.image_channels(root)}
 
 
 def make_pipelines(

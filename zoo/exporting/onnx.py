@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import quiet
 from zoo.recipes import dtype_policy_scope
 
 # Opset 17 runs on every onnxruntime of the last three years and has
@@ -78,7 +79,8 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
     path = Path(path)
     model = float32_copy(model)
     _call_once(model)
-    model.export(str(path), format="onnx", verbose=False, opset_version=opset)
+    with quiet.known_warnings_ignored():  # Keras' NumPy 2 probe, for scripts too
+        model.export(str(path), format="onnx", verbose=False, opset_version=opset)
     import onnx  # imported here: `zoo.exporting.formats` stays light for `zoo bench`
 
     from zoo.exporting.onnx_layernorm import fuse_layer_norms

@@ -198,6 +198,7 @@ def train(
         if value
     }
     info = data.dataset_info(dataset, data_dir=data_dir, **columns)
+    chosen_input = "input_shape" in overrides
     overrides = fit_overrides_to_dataset(spec, overrides, info)
     chosen = recipes.get_recipe(recipe) if recipe else recipe_for(model_name, dataset)
     switches = {
@@ -264,6 +265,8 @@ def train(
         with strat.scope(), chosen.precision_scope():
             model = factory.get_model(model_name, weights=weights, **overrides)
             found = None if distill is None else load_teacher(distill["teacher"], info.class_names)
+        if previous is None and not chosen_input:
+            _warn_colour_dropped(info, model, weights)
         # Before the distiller: a text teacher's tokenizer must fit the student.
         tokenizer, made_for = _run_tokenizer(
             run,
@@ -494,6 +497,29 @@ def _warn_unknown_tokens(share: float, made_for: str, dataset, tokenizer) -> Non
         f"this warning: at most {UNKNOWN_TOKENS_WARNING:.0%}. Start from weights whose "
         f"vocabulary covers this data, or train from scratch (no --weights / --teacher) "
         f"for a vocabulary made from it.",
+        stacklevel=2,
+    )
+
+
+def _warn_colour_dropped(info, model, weights) -> None:
+    """Warns when colour images feed a 1-channel model whose shape the user did not pick.
+
+    Fine-tuning `resnet20.digits` (8x8 grayscale) on a folder of photos
+    otherwise trains on their grayscale conversion without a word.
+    """
+    if info.modality != "image" or (info.channels or 0) < 3:
+        return  # grayscale (with or without alpha) loses nothing but the alpha
+    shape = getattr(factory.input_of(model), "shape", None)
+    if not shape or shape[-1] != 1:
+        return
+    wanted = [*shape[:-1], 3]
+    origin = f"weights {weights!r}" if weights else "the model's defaults"
+    warnings.warn(
+        f"The images of {str(info.name)!r} are in colour ({info.channels} channels) but the "
+        f"model takes 1-channel images: its input_shape {tuple(shape)} comes from {origin}. "
+        f"The pipeline converts the images to grayscale and the colour is lost. To train on "
+        f"colour, pass --set 'input_shape={str(wanted).replace(' ', '')}' (Python: "
+        f"overrides={{'input_shape': {tuple(wanted)}}}); weights are adapted to 3 channels.",
         stacklevel=2,
     )
 
