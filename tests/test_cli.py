@@ -96,6 +96,33 @@ def test_console_script_entry_point_runs():
     assert bad.returncode == 2 and "--dataset" in bad.stderr
 
 
+def test_a_bad_export_request_fails_before_tensorflow_loads(tmp_path):
+    # An existing --out or a misspelt --format is answered in under a second,
+    # not after the run's model and examples are read.
+    (tmp_path / "out").mkdir()
+    code = (
+        "import sys\n"
+        "from zoo import cli\n"
+        "codes = [cli.main(['export', sys.argv[1], '--out', sys.argv[2]]),\n"
+        "         cli.main(['export', sys.argv[1], '--out', sys.argv[3], '--format', 'onxx'])]\n"
+        "print(codes, 'tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "run"),
+            *(str(tmp_path / d) for d in ("out", "new")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == "[2, 2] False", out.stderr
+    assert "already exists" in out.stderr and "'onxx'" in out.stderr
+
+
 @pytest.mark.slow
 def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp_path):
     """The user path end to end: `zoo train` in its own process (logical CPU

@@ -285,3 +285,19 @@ def test_a_csv_with_its_own_column_names_trains_evaluates_and_exports(tmp_path):
     assert zoo.evaluate(run_dir)["accuracy"] == pytest.approx(result.metrics["accuracy"], abs=1e-6)
     report = training.export_run(run_dir, tmp_path / "export", formats=("onnx",), examples=4)
     assert report.passed and report.inputs == "given"
+
+
+def test_export_run_checks_what_it_is_asked_before_reading_the_run(tmp_path):
+    # A typo or an existing export fails at once: the run (here there is
+    # none) and its data are not read first.
+    (tmp_path / "out").mkdir()
+    missing = tmp_path / "no-run"
+    with pytest.raises(errors.ExportError, match="already exists"):
+        training.export_run(missing, tmp_path / "out")
+    with pytest.raises(errors.InvalidArgumentError, match="'onxx'"):
+        training.export_run(missing, tmp_path / "new", formats=("onxx",))
+    with pytest.raises(errors.InvalidArgumentError, match="quantize must be"):
+        training.export_run(missing, tmp_path / "new", quantize="int4")
+    with pytest.raises(errors.InvalidArgumentError, match="max_accuracy_drop"):
+        training.export_run(missing, tmp_path / "new", quantize="int8", max_accuracy_drop=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

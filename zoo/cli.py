@@ -122,9 +122,18 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from zoo import training
+    from zoo import exporting  # light: a bad request fails before TensorFlow loads
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    exporting.check_request(
+        args.out,
+        formats=formats,
+        overwrite=args.overwrite,
+        quantize=args.quantize,
+        max_accuracy_drop=args.max_accuracy_drop,
+    )
+    from zoo import training
+
     print(
         training.export_run(
             args.run_dir,

@@ -47,7 +47,7 @@ DEFAULT_ATOL = 1e-5
 DEFAULT_MAX_ACCURACY_DROP = 0.01
 _RANDOM_EXAMPLES = 8
 
-__all__ = ["ExportReport", "FORMATS", "FormatResult", "export"]
+__all__ = ["ExportReport", "FORMATS", "FormatResult", "check_request", "export"]
 
 
 def export(
@@ -127,27 +127,20 @@ def export(
 
     if not isinstance(model, keras.Model):
         raise errors.ExportError(f"export needs a keras.Model. Received: model={model!r}")
-    formats = _check_formats(formats)
-    quantized = _check_quantize(quantize, validation_data, max_accuracy_drop)
+    out_dir, formats = check_request(
+        out_dir,
+        formats=formats,
+        overwrite=overwrite,
+        quantize=quantize,
+        max_accuracy_drop=max_accuracy_drop,
+    )
+    quantized = _check_quantize(quantize, validation_data)
     if quantized is not None:  # the float file is its source, and is kept
         formats = tuple(dict.fromkeys((*formats, _TABLE[quantized].base, quantized)))
     if atol is None:
         atol = getattr(input_of(model), "export_atol", DEFAULT_ATOL)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol > 0:
         raise errors.InvalidArgumentError(f"atol must be a number > 0. Received: atol={atol!r}")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        # overwrite replaces an export, never a file that is something else
-        raise errors.ExportError(
-            f"Export directory {str(out_dir)!r} is an existing file, not a directory; "
-            f"an export is a directory. Received: out_dir={str(out_dir)!r}; pass a new or "
-            f"an export directory path."
-        )
-    if out_dir.exists() and not overwrite:
-        raise errors.ExportError(
-            f"Export directory {str(out_dir)!r} already exists; pass overwrite=True "
-            f"(`zoo export --overwrite`) to replace it, or choose another directory."
-        )
     # Artifacts are float32 whatever precision the model trained in, and are
     # verified against that float32 copy (a mixed model's own outputs differ
     # from it by up to 1e-2 in bfloat16).
@@ -228,11 +221,39 @@ def _failure_text(r: FormatResult) -> str:
     )
 
 
-def _check_quantize(quantize, validation_data, max_accuracy_drop) -> str | None:
-    """The quantized format `quantize` adds (None for none), arguments checked."""
-    if quantize is None:
-        return None
-    if quantize not in QUANTIZED:
+def check_request(
+    out_dir,
+    *,
+    formats=FORMATS,
+    overwrite: bool = False,
+    quantize: str | None = None,
+    max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
+) -> tuple[Path, tuple]:
+    """Checks an export's destination and settings before anything is built or read.
+
+    `export` calls it first; so do callers that gather examples before
+    exporting (`zoo.training.export_run` reads a run's model and data), so a
+    misspelt format or an existing directory fails at once.
+
+    Args:
+        out_dir: str or Path. The export directory.
+        formats, overwrite, quantize, max_accuracy_drop: as for `export`.
+
+    Returns:
+        `(out_dir as a Path, formats as a tuple of names)`.
+
+    Raises:
+        InvalidArgumentError: an unknown format or quantization, or a drop
+            outside [0, 1].
+        ExportError: `out_dir` is a file, or exists without `overwrite`.
+
+    Example:
+
+    >>> check_request("out/r20", formats="onnx")
+    (PosixPath('out/r20'), ('onnx',))
+    """
+    formats = _check_formats(formats)
+    if quantize is not None and quantize not in QUANTIZED:
         raise errors.InvalidArgumentError(
             f"quantize must be None or one of {list(QUANTIZED)}. Received: quantize={quantize!r}"
         )
@@ -245,6 +266,26 @@ def _check_quantize(quantize, validation_data, max_accuracy_drop) -> str | None:
             "max_accuracy_drop must be a fraction in [0, 1] (0.01: one point of accuracy). "
             f"Received: max_accuracy_drop={max_accuracy_drop!r}"
         )
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        # overwrite replaces an export, never a file that is something else
+        raise errors.ExportError(
+            f"Export directory {str(out_dir)!r} is an existing file, not a directory; "
+            f"an export is a directory. Received: out_dir={str(out_dir)!r}; pass a new or "
+            f"an export directory path."
+        )
+    if out_dir.exists() and not overwrite:
+        raise errors.ExportError(
+            f"Export directory {str(out_dir)!r} already exists; pass overwrite=True "
+            f"(`zoo export --overwrite`) to replace it, or choose another directory."
+        )
+    return out_dir, formats
+
+
+def _check_quantize(quantize, validation_data) -> str | None:
+    """The quantized format `quantize` adds (None for none); it needs labelled data."""
+    if quantize is None:
+        return None
     if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
         raise errors.InvalidArgumentError(
             f"quantize={quantize!r} verifies the quantized model by its accuracy: pass "

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from zoo import data, factory, pretrained, recipes, validation
-from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, export
+from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, check_request, export
 from zoo.runs.rundir import as_run_dir
 
 
@@ -127,6 +127,14 @@ def export_run(
 
     >>> print(zoo.training.export_run("runs/r20", "out/r20"))
     """
+    # Before the model and the data are read: a typo or an existing export fails at once.
+    check_request(
+        out_dir,
+        formats=formats,
+        overwrite=overwrite,
+        quantize=quantize,
+        max_accuracy_drop=max_accuracy_drop,
+    )
     run = as_run_dir(run_dir)
     config, model = run.load()
     tokenizer = run.load_tokenizer()
@@ -160,7 +168,7 @@ def export_run(
     return export(
         model,
         out_dir,
-        formats=tuple(formats),
+        formats=formats,
         inputs=inputs,
         tokenizer=tokenizer,
         model_name=config["model"],
