@@ -103,3 +103,22 @@ class RunLayout:
     lock_file = property(
         lambda self: self.root / ".lock", doc="held by the process training into the run"
     )
+
+
+def entry_lines(text: str) -> list[str]:
+    r"""The entries of a one-entry-per-line file (a vocabulary), in order.
+
+    Splits on "\n" only: `str.splitlines()` also breaks on characters such as
+    U+0085 or U+001E, which may sit inside a token and would shift every id.
+    The empty string after the file's final newline is not an entry.
+
+    Args:
+        text: str. The file's decoded content.
+
+    Example:
+
+    >>> entry_lines("[PAD]\n[UNK]\nfilm\n")
+    ['[PAD]', '[UNK]', 'film']
+    """
+    entries = text.split("\n")
+    return entries[:-1] if entries and entries[-1] == "" else entries

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from zoo import downloads
 from zoo.errors import WeightsError
-from zoo.fs import replace_atomic, write_json_atomic
+from zoo.fs import entry_lines, replace_atomic, write_json_atomic
 
 MANIFEST = "manifest.json"
 # The vocabulary file of a shipped tokenizer (as zoo.data.tokenizers writes it).
@@ -394,8 +394,7 @@ def shipped_vocabulary(entry: WeightsEntry) -> list[str] | None:
     if not entry.tokenizer:
         return None
     path = tokenizer_dir(entry) / VOCABULARY_FILE
-    tokens = path.read_text(encoding="utf-8").split("\n")
-    return tokens[:-1] if tokens and tokens[-1] == "" else tokens  # the file ends with a newline
+    return entry_lines(path.read_text(encoding="utf-8"))
 
 
 def tokenizer_dir(entry: WeightsEntry) -> Path:

@@ -528,11 +528,8 @@ def load_tokenizer(directory):
             f"No {VOCABULARY_FILE} in {str(directory)!r}; pass a directory written by a zoo "
             f"tokenizer's save(). Received: {str(directory)!r}"
         )
-    # Split on "\n" only: str.splitlines() also breaks on characters such as
-    # U+0085 or U+001E, which may sit inside a token, and would shift every id.
-    vocabulary = data_files.check_utf8(vocabulary_path.read_bytes(), vocabulary_path).split("\n")
-    if vocabulary and vocabulary[-1] == "":
-        vocabulary.pop()  # the file ends with a newline
+    text = data_files.check_utf8(vocabulary_path.read_bytes(), vocabulary_path)
+    vocabulary = fs.entry_lines(text)  # "\n" only: a token may hold U+0085
     if not vocabulary:
         raise errors.InvalidArgumentError(
             f"The vocabulary file {str(vocabulary_path)!r} is empty; it needs the special "
