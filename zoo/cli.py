@@ -456,7 +456,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a run on its validation split")
     p.add_argument("run_dir")
-    p.add_argument("--dataset", help="default: the run's dataset")
+    p.add_argument(
+        "--dataset",
+        help="another dataset whose classes are among the run's, matched by name "
+        "(default: the run's dataset)",
+    )
     p.add_argument("--data-dir")
     p.add_argument("--batch-size", type=_positive_int)
     p.set_defaults(handler=_cmd_evaluate)

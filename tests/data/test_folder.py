@@ -1,5 +1,7 @@
 """Folders of class subfolders as datasets."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,35 @@ def test_zoo_train_on_a_folder_announces_its_files_once(image_folder, toy_family
     out = capsys.readouterr().out
     # Keras' loader line for the training pipeline; the final evaluation's is not repeated.
     assert out.count("Found 30 files belonging to 3 classes.") == 1, out
+
+
+def test_a_run_evaluates_on_a_folder_of_some_of_its_classes(image_folder, toy_family, tmp_path):
+    run = zoo.train(
+        "toy_cnn",
+        str(image_folder),
+        tmp_path / "run",
+        epochs=1,
+        batch_size=8,
+        seed=0,
+        overrides={"input_shape": (8, 8, 3)},
+    )
+    # Two of the run's three classes: the folder numbers them 0 and 1, the model 1 and 2.
+    subset = tmp_path / "subset"
+    for name in ("dog", "owl"):
+        shutil.copytree(image_folder / name, subset / name)
+    _, val = zoo.get_dataset(str(subset), model=run.model, batch_size=64, augment=False)
+    images, labels = (t.numpy() for t in next(iter(val)))
+    probabilities = run.model.predict(images, verbose=0)
+    expected = -np.log(probabilities[np.arange(len(labels)), labels + 1]).mean()
+    metrics = zoo.evaluate(run.run_dir, dataset=str(subset))
+    assert metrics["examples"] == len(labels) == 4
+    assert metrics["loss"] == pytest.approx(expected, rel=1e-4)
+    assert metrics["accuracy"] == np.mean(probabilities.argmax(-1) == labels + 1)
+    # A class the run never saw is refused, not scored as another one.
+    shutil.copytree(image_folder / "cat", tmp_path / "other" / "cat")
+    shutil.copytree(image_folder / "owl", tmp_path / "other" / "emu")
+    with pytest.raises(errors.InvalidArgumentError, match=r"classes \['emu'\] that run"):
+        zoo.evaluate(run.run_dir, dataset=str(tmp_path / "other"))
 
 
 def test_colour_is_warned_about_only_when_a_one_channel_model_drops_it(toy_family):

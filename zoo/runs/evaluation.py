@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from zoo import data, factory, pretrained, recipes, validation
+from zoo import data, errors, factory, pretrained, recipes, validation
 from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, check_request, export
 from zoo.runs.rundir import as_run_dir
 
@@ -25,8 +25,9 @@ def evaluate(
 
     Args:
         run_dir: str or Path. A directory written by `train`.
-        dataset: str or None. Another dataset with the same classes;
-            defaults to the run's own.
+        dataset: str or None. Another dataset whose classes are among the
+            run's, matched by name (a folder of some of them is scored on
+            the model's own class indices); defaults to the run's own.
         data_dir: str or None. tfds data directory; defaults to the run's.
         batch_size: int or None. Defaults to the run's.
 
@@ -42,17 +43,67 @@ def evaluate(
         validation.check_positive_int("batch_size", batch_size)
     run = as_run_dir(run_dir)
     config, model = run.load()
+    columns = config.get("table_columns", {})
+    data_dir = data_dir or config.get("data_dir")
+    positions = None
+    if dataset is not None and config.get("labels"):
+        info = data.dataset_info(dataset, data_dir=data_dir, **columns)
+        if info.modality == factory.input_of(model).kind:  # else get_dataset names both kinds
+            positions = label_positions(info.class_names, config["labels"], dataset, run.root)
     _, val_ds = data.get_dataset(
         dataset or config["dataset"],
         model=model,
         batch_size=batch_size if batch_size is not None else config["batch_size"],
-        data_dir=data_dir or config.get("data_dir"),
+        data_dir=data_dir,
         augment=False,
         tokenizer=run.load_tokenizer(),
-        **config.get("table_columns", {}),
+        **columns,
     )
+    if positions is not None and positions != list(range(len(positions))):
+        import tensorflow as tf
+
+        # The dataset numbers its classes its own way; the model's outputs are the run's.
+        table = tf.constant(positions, tf.int32)
+        val_ds = val_ds.map(lambda x, y: (x, tf.gather(table, tf.cast(y, tf.int32))))
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return evaluate_model(compile_for_eval(model, recipe), val_ds)
+
+
+def label_positions(class_names, trained_on, dataset, run_dir) -> list[int]:
+    """Where each class of a dataset sits among the classes a run was trained on.
+
+    Classes are matched by name, so a dataset may hold some of the run's
+    classes, numbered its own way (a folder numbers its subfolders in
+    sorted order).
+
+    Args:
+        class_names: sequence of str. The dataset's classes, label `i` first.
+        trained_on: sequence of str. The run's classes (its `labels`).
+        dataset: str. The dataset, for the message.
+        run_dir: str or Path. The run, for the message.
+
+    Returns:
+        list of int: the run's class index of each dataset label.
+
+    Raises:
+        InvalidArgumentError: the dataset has a class the run was not
+            trained on.
+
+    Example:
+
+    >>> label_positions(["cat", "owl"], ["cat", "dog", "owl"], "photos/", "runs/r20")
+    [0, 2]
+    """
+    trained_on = [str(name) for name in trained_on]
+    unknown = [name for name in class_names if str(name) not in trained_on]
+    if unknown:
+        raise errors.InvalidArgumentError(
+            f"Dataset {str(dataset)!r} has classes {unknown} that run {str(run_dir)!r} was "
+            f"not trained on; it knows {trained_on}. Accepted: a dataset whose classes are "
+            f"among the run's (matched by name). Received: dataset classes "
+            f"{[str(name) for name in class_names]}"
+        )
+    return [trained_on.index(str(name)) for name in class_names]
 
 
 def evaluate_weights(name: str, *, data_dir: str | None = None, batch_size: int = 64) -> dict:
