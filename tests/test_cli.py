@@ -79,6 +79,22 @@ def test_user_errors_print_one_line_and_exit_2(capsys, tmp_path, argv, match):
     assert not (tmp_path / "r").exists()  # a rejected run writes nothing
 
 
+def test_every_argument_says_what_it_takes():
+    import argparse
+
+    from zoo import cli
+
+    def silent(parser, command):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from silent(sub, f"{command} {name}")
+            elif action.help is None:
+                yield f"{command} {'/'.join(action.option_strings) or action.dest}"
+
+    assert list(silent(cli._parser(), "zoo")) == []
+
+
 def test_console_script_entry_point_runs():
     out = subprocess.run(
         [sys.executable, "-m", "zoo", "list", "resnet5*"],

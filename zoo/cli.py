@@ -353,18 +353,22 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_list)
 
     p = sub.add_parser("info", parents=[common], help="show a model's card")
-    p.add_argument("name")
+    p.add_argument("name", help="a registered model (zoo list)")
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.set_defaults(handler=_cmd_info)
 
     p = sub.add_parser(
         "train", parents=[common], help="train a model into a run directory (resumes)"
     )
-    p.add_argument("name")
-    p.add_argument("--dataset", required=True, help="dataset name or folder of class subfolders")
+    p.add_argument("name", help="a registered model (zoo list)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset name, folder of class subfolders, or CSV/TSV file",
+    )
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--data-dir", help="tensorflow-datasets data directory")
-    p.add_argument("--epochs", type=_positive_int)
+    p.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
     p.add_argument("--batch-size", type=_positive_int, help="global batch size")
     p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
     p.add_argument(
@@ -455,24 +459,24 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_train)
 
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a run on its validation split")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a run directory written by zoo train")
     p.add_argument(
         "--dataset",
         help="another dataset whose classes are among the run's, matched by name "
         "(default: the run's dataset)",
     )
-    p.add_argument("--data-dir")
-    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory (default: the run's)")
+    p.add_argument("--batch-size", type=_positive_int, help="default: the run's")
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser(
         "export", parents=[common], help="export a run to SavedModel/ONNX and verify"
     )
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a run directory written by zoo train")
     p.add_argument("--out", required=True, help="export directory")
     p.add_argument("--format", default="savedmodel,onnx", help="comma-separated formats")
     p.add_argument(
-        "--examples", type=_positive_int, default=32, help="validation images to verify on"
+        "--examples", type=_positive_int, default=32, help="validation examples to verify on"
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing export")
     p.add_argument(
@@ -491,11 +495,27 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", parents=[common], help="parameters, training throughput, inference latency"
     )
-    p.add_argument("name")
-    p.add_argument("--batch-sizes", default="1,32")
-    p.add_argument("--repeats", type=_positive_int, default=20)
-    p.add_argument("--train-batch", type=_positive_int, help="default: zoo.bench's")
-    p.add_argument("--train-steps", type=_positive_int, help="default: zoo.bench's")
+    p.add_argument("name", help="a registered model (zoo list)")
+    p.add_argument(
+        "--batch-sizes", default="1,32", help="comma-separated batch sizes to time (default 1,32)"
+    )
+    p.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=20,
+        help="rounds of timed calls per batch size; medians are reported (default 20)",
+    )
+    defaults = _bench_defaults()
+    p.add_argument(
+        "--train-batch",
+        type=_positive_int,
+        help=f"batch of the timed training steps (default {defaults['train_batch']})",
+    )
+    p.add_argument(
+        "--train-steps",
+        type=_positive_int,
+        help=f"training steps timed after the tracing one (default {defaults['train_steps']})",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -532,7 +552,7 @@ def _parser() -> argparse.ArgumentParser:
     p = weights_sub.add_parser(
         "publish", parents=[common], help="add a finished run's weights to the manifest"
     )
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a finished run directory written by zoo train")
     p.add_argument("tag", help="weights tag, usually the dataset")
     p.add_argument("--license", default="Apache-2.0", help="SPDX license of the weights")
     p.add_argument(
@@ -540,6 +560,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_weights_publish)
     return parser
+
+
+def _bench_defaults() -> dict:
+    """`zoo.bench.bench`'s keyword defaults, for the help (zoo.bench imports no TensorFlow)."""
+    import inspect
+
+    from zoo import bench
+
+    return {
+        name: param.default
+        for name, param in inspect.signature(bench.bench).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
 
 
 if __name__ == "__main__":
