@@ -136,3 +136,18 @@ def test_static_quantization_needs_calibration(digits, tmp_path):
             model, tmp_path / "x", formats="onnx", quantize="int8", validation_data=validation
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gate_on_too_few_examples_is_warned_about():
+    import warnings
+
+    from zoo import exporting
+
+    # 4 clips with nothing lost still allow a 75-point drop (rule of three).
+    with pytest.warns(UserWarning, match=r"on 4 validation examples.*up to 75 points.*300"):
+        exporting._warn_small_gate(4, 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exporting._warn_small_gate(300, 0.01)
+        exporting._warn_small_gate(60, 0.05)
+        exporting._warn_small_gate(4, 0.0)  # a zero drop is checked on what there is

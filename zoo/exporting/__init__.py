@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,8 @@ FORMATS = DEFAULT_FORMATS
 DEFAULT_ATOL = 1e-5
 # One point of accuracy: the largest drop a quantized artifact may show.
 DEFAULT_MAX_ACCURACY_DROP = 0.01
+# No failures in n trials bound the failure rate by about 3/n at 95% (the rule of three).
+RULE_OF_THREE = 3.0
 _RANDOM_EXAMPLES = 8
 
 __all__ = ["ExportReport", "FORMATS", "FormatResult", "check_request", "export"]
@@ -500,6 +504,7 @@ def _gated(result: FormatResult, entry, artifact, base, context) -> FormatResult
     inputs, labels = context["validation"]
     quantized = verify.accuracy(entry.name, artifact, inputs, labels)
     reference = verify.accuracy(entry.base, base, inputs, labels)
+    _warn_small_gate(quantized["examples"], context["max_accuracy_drop"])
     return dataclasses.replace(
         result,
         quantization=quantization_mode(base),
@@ -509,6 +514,26 @@ def _gated(result: FormatResult, entry, artifact, base, context) -> FormatResult
         accuracy_examples=quantized["examples"],
         latency_ms=quantized["latency_ms"],
         reference_latency_ms=reference["latency_ms"],
+    )
+
+
+def _warn_small_gate(examples: int, max_drop: float) -> None:
+    """Warns when the gate's examples are too few to bound the drop it accepts.
+
+    With no accuracy lost on `n` examples, a true drop up to about `3 / n`
+    is still plausible (the rule of three, 95%): 4 examples bound nothing
+    below 75 points, 300 bound one point.
+    """
+    if max_drop <= 0 or examples * max_drop >= RULE_OF_THREE:
+        return
+    warnings.warn(
+        f"The int8 accuracy gate ran on {examples} validation examples: too few to show "
+        f"a drop of at most {max_drop * 100:g} point{'' if max_drop == 0.01 else 's'} (even "
+        f"with none seen, a drop up to "
+        f"{min(1.0, RULE_OF_THREE / examples) * 100:.0f} points stays plausible). Accepted "
+        f"without this warning: at least {math.ceil(RULE_OF_THREE / max_drop)} examples; "
+        f"gate on a larger validation split.",
+        stacklevel=3,
     )
 
 
