@@ -18,6 +18,7 @@ Unknown model 'resnt20'. Did you mean: 'resnet20'? ...
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -28,11 +29,12 @@ class ZooError(Exception):
 class UnknownNameError(ZooError, ValueError):
     """A model, dataset, recipe, strategy or format name that is not known."""
 
-    def __init__(self, kind: str, name: object, choices: Iterable[str]):
+    def __init__(self, kind: str, name: object, choices: Iterable[str], hint: str = ""):
         self.kind = kind
         self.name = name
         self.choices = sorted(choices)
-        super().__init__(unknown_name_message(kind, name, self.choices))
+        message = unknown_name_message(kind, name, self.choices)
+        super().__init__(f"{message} {hint}" if hint else message)
 
 
 class UnknownModelError(UnknownNameError):
@@ -46,7 +48,16 @@ class UnknownDatasetError(UnknownNameError):
     """`get_dataset` got a dataset name it cannot serve."""
 
     def __init__(self, name: object, choices: Iterable[str]):
-        super().__init__("dataset", name, choices)
+        # A bare folder name that does not exist here reads as a dataset name.
+        try:
+            here = f" in {os.getcwd()!r}"
+        except OSError:  # the working directory was deleted
+            here = ""
+        hint = (
+            f"Or pass an existing folder of class subfolders or a .csv/.tsv file; no "
+            f"{name!r} exists{here}."
+        )
+        super().__init__("dataset", name, choices, hint)
 
 
 class UnknownRecipeError(UnknownNameError):

@@ -124,6 +124,8 @@ def test_imagenet_names_the_manual_files(tmp_path):
     "kwargs, error, match",
     [
         (dict(name="cifar1O"), errors.UnknownDatasetError, "Did you mean: 'cifar10'"),
+        # A folder name without a slash reads as a name: the message says both.
+        (dict(name="photos"), errors.UnknownDatasetError, "folder .* no 'photos' exists in '/"),
         (
             dict(name="no/such/folder"),
             errors.DatasetNotAvailableError,

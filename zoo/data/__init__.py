@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+from pathlib import Path
 
 from zoo import distribute, errors, factory, inputs, pretrained, validation
 from zoo.data import (
@@ -156,6 +157,28 @@ def dataset_info(
         sample_rate=source.sample_rate,
         channels=source.image_shape[-1] if source.image_shape else None,
     )
+
+
+def recorded_name(name) -> str:
+    """How a run records a dataset: a folder or CSV/TSV file by its absolute path.
+
+    A run is evaluated, exported and resumed from any working directory, so
+    `photos/` must not be read against the directory of a later call. Named
+    datasets are kept as they are.
+
+    Args:
+        name: str or Path. A dataset name, folder or table file.
+
+    Example:
+
+    >>> recorded_name("digits")
+    'digits'
+    >>> recorded_name("photos/")      # run from /home/me
+    '/home/me/photos'
+    """
+    if folder.is_folder_dataset(name) or text.is_table_file(name):
+        return str(Path(name).resolve())
+    return str(name)
 
 
 def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):

@@ -226,7 +226,7 @@ def train(
     config = {
         "model": model_name,
         "overrides": _jsonable(overrides),
-        "dataset": str(dataset),
+        "dataset": data.recorded_name(dataset),  # a folder by its absolute path
         "data_dir": data_dir,
         "recipe_name": chosen.name,
         "recipe": chosen.to_dict(),
