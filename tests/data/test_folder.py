@@ -27,13 +27,17 @@ def test_zoo_train_on_a_folder_announces_its_files_once(
     monkeypatch.chdir(image_folder.parent)
     # toy_cnn takes 8x8x1 by default and the folder holds colour PNGs: said once, with the fix.
     with pytest.warns(UserWarning, match=r"in colour \(3 channels\).*input_shape=\[8,8,3\]"):
-        result = zoo.train("toy_cnn", image_folder.name, "run", epochs=1, batch_size=8, seed=0)
+        result = zoo.train(
+            "toy_cnn", image_folder.name, "run", epochs=1, batch_size=8, seed=0, data_dir="tfds"
+        )
     assert result.metrics["examples"] == 6 and result.model.output_shape == (None, 3)
     out = capsys.readouterr().out
     # Keras' loader line for the training pipeline; the final evaluation's is not repeated.
     assert out.count("Found 30 files belonging to 3 classes.") == 1, out
     # The run names the folder by its absolute path: it evaluates from anywhere.
-    assert zoo.runs.RunDir(result.run_dir).read_config()["dataset"] == str(image_folder)
+    config = zoo.runs.RunDir(result.run_dir).read_config()
+    assert config["dataset"] == str(image_folder)
+    assert config["data_dir"] == str(image_folder.parent / "tfds")
     (image_folder.parent / "elsewhere").mkdir()
     monkeypatch.chdir(image_folder.parent / "elsewhere")
     assert zoo.evaluate(image_folder.parent / "run")["examples"] == 6

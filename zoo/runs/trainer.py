@@ -227,7 +227,7 @@ def train(
         "model": model_name,
         "overrides": _jsonable(overrides),
         "dataset": data.recorded_name(dataset),  # a folder by its absolute path
-        "data_dir": data_dir,
+        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,  # read from anywhere
         "recipe_name": chosen.name,
         "recipe": chosen.to_dict(),
         "epochs": chosen.epochs,
