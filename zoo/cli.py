@@ -143,6 +143,7 @@ def _cmd_export(args) -> int:
             overwrite=args.overwrite,
             quantize=args.quantize,
             max_accuracy_drop=args.max_accuracy_drop,
+            dataset=args.dataset,
         )
     )
     return 0
@@ -474,6 +475,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", help="a run directory written by zoo train")
     p.add_argument("--out", required=True, help="export directory")
+    p.add_argument(
+        "--dataset",
+        help="read the verification examples from here instead of the run's dataset "
+        "(its classes among the run's, matched by name)",
+    )
     p.add_argument("--format", default="savedmodel,onnx", help="comma-separated formats")
     p.add_argument(
         "--examples", type=_positive_int, default=32, help="validation examples to verify on"

@@ -54,9 +54,13 @@ def test_a_run_evaluates_on_a_folder_of_some_of_its_classes(image_folder, toy_fa
         overrides={"input_shape": (8, 8, 3)},
     )
     # Two of the run's three classes: the folder numbers them 0 and 1, the model 1 and 2.
+    # 3 dogs and 1 owl to validate on, so labels read unmapped cannot score the same.
     subset = tmp_path / "subset"
-    for name in ("dog", "owl"):
-        shutil.copytree(image_folder / name, subset / name)
+    for name, held_out in (("dog", 3), ("owl", 1)):
+        shutil.copytree(image_folder / name, subset / "train" / name)
+        (subset / "val" / name).mkdir(parents=True)
+        for path in sorted((image_folder / name).iterdir())[:held_out]:
+            shutil.copy(path, subset / "val" / name / path.name)
     _, val = zoo.get_dataset(str(subset), model=run.model, batch_size=64, augment=False)
     images, labels = (t.numpy() for t in next(iter(val)))
     probabilities = run.model.predict(images, verbose=0)
@@ -65,11 +69,22 @@ def test_a_run_evaluates_on_a_folder_of_some_of_its_classes(image_folder, toy_fa
     assert metrics["examples"] == len(labels) == 4
     assert metrics["loss"] == pytest.approx(expected, rel=1e-4)
     assert metrics["accuracy"] == np.mean(probabilities.argmax(-1) == labels + 1)
+    # The int8 gate of an export verified on the subset reads the labels as evaluate does.
+    with pytest.warns(UserWarning, match="gate ran on 4 validation examples: too few"):
+        report = zoo.training.export_run(
+            run.run_dir, tmp_path / "out", formats=("onnx",), quantize="int8", dataset=str(subset)
+        )
+    assert report["onnx_int8"].reference_accuracy == pytest.approx(metrics["accuracy"])
+    assert report["onnx_int8"].accuracy_examples == 4
     # A class the run never saw is refused, not scored as another one.
     shutil.copytree(image_folder / "cat", tmp_path / "other" / "cat")
     shutil.copytree(image_folder / "owl", tmp_path / "other" / "emu")
     with pytest.raises(errors.InvalidArgumentError, match=r"classes \['emu'\] that run"):
         zoo.evaluate(run.run_dir, dataset=str(tmp_path / "other"))
+    # The run's own folder moved away: said so, with the way to point at it.
+    image_folder.rename(tmp_path / "moved")
+    with pytest.raises(errors.DatasetNotAvailableError, match=r"trained on .*--dataset PATH"):
+        zoo.evaluate(run.run_dir)
 
 
 def test_colour_is_warned_about_only_when_a_one_channel_model_drops_it(toy_family):

@@ -9,6 +9,10 @@ Example:
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from zoo import data, errors, factory, pretrained, recipes, validation
 from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, check_request, export
 from zoo.runs.rundir import as_run_dir
@@ -43,30 +47,60 @@ def evaluate(
         validation.check_positive_int("batch_size", batch_size)
     run = as_run_dir(run_dir)
     config, model = run.load()
-    columns = config.get("table_columns", {})
-    data_dir = data_dir or config.get("data_dir")
-    positions = None
-    if dataset is not None and config.get("labels"):
-        info = data.dataset_info(dataset, data_dir=data_dir, **columns)
-        if info.modality == factory.input_of(model).kind:  # else get_dataset names both kinds
-            positions = label_positions(info.class_names, config["labels"], dataset, run.root)
+    source = _RunData(run, config, model, dataset, data_dir)
     _, val_ds = data.get_dataset(
-        dataset or config["dataset"],
+        source.name,
         model=model,
         batch_size=batch_size if batch_size is not None else config["batch_size"],
-        data_dir=data_dir,
+        data_dir=source.data_dir,
         augment=False,
         tokenizer=run.load_tokenizer(),
-        **columns,
+        **source.columns,
     )
-    if positions is not None and positions != list(range(len(positions))):
+    if source.positions is not None:
         import tensorflow as tf
 
         # The dataset numbers its classes its own way; the model's outputs are the run's.
-        table = tf.constant(positions, tf.int32)
+        table = tf.constant(source.positions, tf.int32)
         val_ds = val_ds.map(lambda x, y: (x, tf.gather(table, tf.cast(y, tf.int32))))
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return evaluate_model(compile_for_eval(model, recipe), val_ds)
+
+
+class _RunData:
+    """The dataset a run is measured on: its own, or `dataset` with its labels mapped.
+
+    Attributes:
+        name: str. The dataset to read.
+        data_dir: str or None. tfds data directory.
+        columns: dict. The run's CSV/TSV column names.
+        positions: list of int or None. The run's class index of each label
+            of `dataset`; None when the labels are the run's already.
+    """
+
+    def __init__(self, run, config, model, dataset, data_dir):
+        self.columns = config.get("table_columns", {})
+        self.data_dir = data_dir or config.get("data_dir")
+        self.name = dataset or config["dataset"]
+        self.positions = None
+        if dataset is None:
+            _check_recorded_dataset(run.root, self.name)
+        elif config.get("labels"):
+            info = data.dataset_info(dataset, data_dir=self.data_dir, **self.columns)
+            if info.modality == factory.input_of(model).kind:  # else get_dataset names both
+                positions = label_positions(info.class_names, config["labels"], dataset, run.root)
+                if positions != list(range(len(positions))):
+                    self.positions = positions
+
+
+def _check_recorded_dataset(run_dir, name: str) -> None:
+    """A run's folder or table file that is gone: say so, and how to point elsewhere."""
+    if os.path.isabs(name) and not os.path.exists(name):
+        raise errors.DatasetNotAvailableError(
+            f"Run {str(run_dir)!r} was trained on {name!r}, which does not exist here "
+            f"(moved, deleted, or another machine). Pass where its data is now: "
+            f"--dataset PATH (Python: dataset=PATH), a folder or file of the same classes."
+        )
 
 
 def label_positions(class_names, trained_on, dataset, run_dir) -> list[int]:
@@ -151,6 +185,7 @@ def export_run(
     max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
     calibration_examples: int = 256,
     accuracy_examples: int | None = None,
+    dataset: str | None = None,
 ):
     """Exports a run's model, verified on real examples of its validation split.
 
@@ -170,6 +205,9 @@ def export_run(
             quantization.
         accuracy_examples: int or None. Validation examples of the accuracy
             gate; None for the whole split.
+        dataset: str or None. Read the examples from this dataset instead
+            of the run's (its data moved, or lives elsewhere on this
+            machine); its classes must be among the run's, matched by name.
 
     Returns:
         The `ExportReport`.
@@ -188,22 +226,20 @@ def export_run(
     )
     run = as_run_dir(run_dir)
     config, model = run.load()
+    source = _RunData(run, config, model, dataset, None)
     tokenizer = run.load_tokenizer()
     if tokenizer is not None:  # verify on raw validation texts, tokenizer included
         inputs = data.text_examples(
-            config["dataset"],
-            examples,
-            data_dir=config.get("data_dir"),
-            **config.get("table_columns", {}),
+            source.name, examples, data_dir=source.data_dir, **source.columns
         )
     else:
         _, val_ds = data.get_dataset(
-            config["dataset"],
+            source.name,
             model=model,
             batch_size=examples,
-            data_dir=config.get("data_dir"),
+            data_dir=source.data_dir,
             augment=False,
-            **config.get("table_columns", {}),
+            **source.columns,
         )
         inputs = next(iter(val_ds))[0]
         inputs = (
@@ -214,7 +250,7 @@ def export_run(
     quantized = {}
     if quantize is not None:
         quantized = _quantization_data(
-            config, model, tokenizer, calibration_examples, accuracy_examples
+            source, model, tokenizer, calibration_examples, accuracy_examples
         )
     return export(
         model,
@@ -231,6 +267,7 @@ def export_run(
         extra_metadata={
             "run_dir": str(run.root),
             "dataset": config["dataset"],
+            **({"verified_on": source.name} if dataset is not None else {}),
             "metrics": config.get("metrics", {}),
         },
     )
@@ -289,9 +326,10 @@ def _example_count():
     return ExampleCount(name="examples")
 
 
-def _quantization_data(config, model, tokenizer, calibration_examples, accuracy_examples) -> dict:
+def _quantization_data(source, model, tokenizer, calibration_examples, accuracy_examples) -> dict:
     """`calibration` (training examples) and `validation_data` (labelled
-    validation examples) for a quantized export, as model inputs."""
+    validation examples, labels as the run numbers them) for a quantized
+    export, as model inputs."""
 
     calibration_examples = validation.check_positive_int(
         "calibration_examples", calibration_examples
@@ -299,16 +337,18 @@ def _quantization_data(config, model, tokenizer, calibration_examples, accuracy_
     if accuracy_examples is not None:
         accuracy_examples = validation.check_positive_int("accuracy_examples", accuracy_examples)
     train_ds, val_ds = data.get_dataset(
-        config["dataset"],
+        source.name,
         model=model,
         batch_size=64,
-        data_dir=config.get("data_dir"),
+        data_dir=source.data_dir,
         augment=False,
         tokenizer=tokenizer,
-        **config.get("table_columns", {}),
+        **source.columns,
     )
-
+    inputs, labels = data.as_arrays(val_ds, accuracy_examples)
+    if source.positions is not None:
+        labels = np.asarray(source.positions)[np.asarray(labels).astype(int)]
     return {
         "calibration": data.as_arrays(train_ds, calibration_examples)[0],
-        "validation_data": data.as_arrays(val_ds, accuracy_examples),
+        "validation_data": (inputs, labels),
     }
