@@ -49,14 +49,16 @@ class UnknownDatasetError(UnknownNameError):
 
     def __init__(self, name: object, choices: Iterable[str]):
         # A bare folder name that does not exist here reads as a dataset name.
-        try:
-            here = f" in {os.getcwd()!r}"
-        except OSError:  # the working directory was deleted
-            here = ""
-        hint = (
-            f"Or pass an existing folder of class subfolders or a .csv/.tsv file; no "
-            f"{name!r} exists{here}."
-        )
+        hint = ""
+        if isinstance(name, (str, os.PathLike)) and str(name):
+            try:
+                here = f" in {os.getcwd()!r}"
+            except OSError:  # the working directory was deleted
+                here = ""
+            hint = (
+                f"Or pass an existing folder of class subfolders or a .csv/.tsv file; no "
+                f"{str(name)!r} exists{here}."
+            )
         super().__init__("dataset", name, choices, hint)
 
 

@@ -1,5 +1,6 @@
 """Folders of class subfolders as datasets."""
 
+import json
 import shutil
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_zoo_train_on_a_folder_announces_its_files_once(
 ):
     monkeypatch.chdir(image_folder.parent)
     # toy_cnn takes 8x8x1 by default and the folder holds colour PNGs: said once, with the fix.
-    with pytest.warns(UserWarning, match=r"in colour \(3 channels\).*input_shape=\[8,8,3\]"):
+    with pytest.warns(UserWarning, match=r"hold 3 channels \(colour\).*input_shape=\[8,8,3\]"):
         result = zoo.train(
             "toy_cnn", image_folder.name, "run", epochs=1, batch_size=8, seed=0, data_dir="tfds"
         )
@@ -41,6 +42,29 @@ def test_zoo_train_on_a_folder_announces_its_files_once(
     (image_folder.parent / "elsewhere").mkdir()
     monkeypatch.chdir(image_folder.parent / "elsewhere")
     assert zoo.evaluate(image_folder.parent / "run")["examples"] == 6
+    # A run of an earlier version recorded the folder as typed; the same call still resumes it.
+    monkeypatch.chdir(image_folder.parent)
+    config["dataset"] = image_folder.name
+    (image_folder.parent / "run" / "config.json").write_text(json.dumps(config))
+    again = zoo.train("toy_cnn", image_folder.name, "run", epochs=1, batch_size=8, seed=0)
+    assert again.already_complete
+
+
+def test_runs_record_paths_that_work_anywhere_and_share_only_names(tmp_path, monkeypatch):
+    from zoo import data
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "reviews.csv").write_text("text,label\nfine,pos\n")
+    assert data.recorded_name("photos") == str(tmp_path / "photos")
+    assert data.recorded_name("reviews.csv") == str(tmp_path / "reviews.csv")
+    assert data.recorded_name("digits") == "digits"
+    assert data.recorded_dir("tfds") == str(tmp_path / "tfds")
+    assert data.recorded_dir("gs://bucket/tfds") == "gs://bucket/tfds"  # remote: as given
+    assert data.recorded_dir(None) is None
+    # Published weights and export metadata carry no machine's home directory.
+    assert data.shared_name(str(tmp_path / "photos")) == "photos"
+    assert data.shared_name("digits") == "digits"
 
 
 def test_a_run_evaluates_on_a_folder_of_some_of_its_classes(image_folder, toy_family, tmp_path):
@@ -87,32 +111,39 @@ def test_a_run_evaluates_on_a_folder_of_some_of_its_classes(image_folder, toy_fa
         zoo.evaluate(run.run_dir)
 
 
-def test_colour_is_warned_about_only_when_a_one_channel_model_drops_it(toy_family):
+def test_colour_is_warned_about_only_when_a_one_channel_model_drops_it(
+    toy_family, tmp_path, make_image_folder
+):
     import warnings
 
     from zoo.runs import trainer
 
     gray_model = zoo.get_model("toy_cnn", input_shape=(8, 8, 1), num_classes=2)
-    info = zoo.data.DatasetInfo("photos", "folder", ("a", "b"), None, "none", channels=3)
-    with pytest.warns(UserWarning, match=r"comes from weights 'digits'.*\(8, 8, 3\)"):
-        trainer._warn_colour_dropped(info, gray_model, "digits")
+    info = zoo.data.DatasetInfo("photos", "tfds", ("a", "b"), None, "none", channels=3)
+    with pytest.warns(
+        UserWarning, match=r"from weights 'digits'.*\(8, 8, 3\)\}\); the weights' first"
+    ):
+        trainer._warn_colour_dropped(info, gray_model, "digits", "photos")
+    make_image_folder(tmp_path / "gray", classes=("a", "b"), per_class=1, channels=1)
+    folder = zoo.dataset_info(str(tmp_path / "gray"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rgb_model = zoo.get_model("toy_cnn", input_shape=(8, 8, 3), num_classes=2)
-        trainer._warn_colour_dropped(info, rgb_model, None)
-        for channels in (1, 2, None):  # grayscale (with alpha) or unknown: nothing lost
-            gray = zoo.data.DatasetInfo("g", "folder", ("a", "b"), None, "none", channels=channels)
-            trainer._warn_colour_dropped(gray, gray_model, None)
+        trainer._warn_colour_dropped(info, rgb_model, None, "photos")
+        # A folder of grayscale files (read only for a 1-channel model): nothing lost.
+        trainer._warn_colour_dropped(folder, gray_model, None, str(tmp_path / "gray"))
 
 
-def test_folder_info_says_what_channels_its_images_hold(tmp_path, make_image_folder):
+def test_a_folder_says_what_channels_its_images_hold(tmp_path, make_image_folder):
     # What lets a run warn when a 1-channel model would drop the colour.
+    from zoo.data.folder import image_channels
+
     make_image_folder(tmp_path / "gray", per_class=2, channels=1)
     make_image_folder(tmp_path / "rgba", per_class=2, channels=4)
-    assert zoo.dataset_info(str(tmp_path / "gray")).channels == 1
-    assert zoo.dataset_info(str(tmp_path / "rgba")).channels == 4
-    (tmp_path / "rgba" / "cat" / "broken.png").write_bytes(b"\x89PNG")  # the loader names it
-    assert zoo.data.folder.image_channels(tmp_path / "rgba") == 4
+    assert image_channels(tmp_path / "gray") == 1
+    (tmp_path / "rgba" / "cat" / "0.png").write_bytes(b"\x89PNG")  # the loader names it later
+    assert image_channels(tmp_path / "rgba") == 4
+    assert image_channels(tmp_path / "rgba", limit=1) is None  # only the broken one read
     assert zoo.dataset_info("digits").channels == 1
 
 

@@ -9,9 +9,14 @@ import onnxruntime as ort
 from zoo.exporting.onnx import export_onnx
 
 
-def test_onnx_export_from_a_script_shows_only_warnings_about_the_script(tmp_path):
+def test_onnx_export_from_a_script_shows_only_warnings_about_the_script(tmp_path, monkeypatch):
     # A script is outside `zoo.quiet.console()`: Keras' NumPy 2 probe
-    # (`hasattr(np, "object")`) warned on every export before.
+    # (`hasattr(np, "object")`) warned on the first export of a process.
+    from keras.src.export import tf2onnx_lib
+
+    # As in a fresh process: Keras' patch runs once and then defines np.object.
+    monkeypatch.delattr(np, "object", raising=False)
+    tf2onnx_lib.patch_tf2onnx.cache_clear()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")

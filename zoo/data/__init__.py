@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 
 from zoo import distribute, errors, factory, inputs, pretrained, validation
@@ -64,9 +65,9 @@ class DatasetInfo:
         sequence_length: int or None. Text: a length covering the examples.
         sample_rate: int or None. Audio: samples per second (a folder: the
             rate most of its files have).
-        channels: int or None. Images: channels the images hold (a folder:
-            the most among the first images of each class), whatever the
-            model they are fitted to takes.
+        channels: int or None. Images: the channels a named dataset's images
+            hold, whatever the model they are fitted to takes (a folder:
+            None; `zoo.data.folder.image_channels` reads its files).
     """
 
     name: str
@@ -179,6 +180,40 @@ def recorded_name(name) -> str:
     if folder.is_folder_dataset(name) or text.is_table_file(name):
         return str(Path(name).resolve())
     return str(name)
+
+
+def recorded_dir(data_dir) -> str | None:
+    """How a run records a tfds data directory: a local one by its absolute path.
+
+    Args:
+        data_dir: str, Path or None. A local directory, or a remote one
+            (`gs://bucket/tfds`), which is kept as given.
+
+    Example:
+
+    >>> recorded_dir("tfds")          # run from /home/me
+    '/home/me/tfds'
+    """
+    if data_dir is None or "://" in str(data_dir):
+        return None if data_dir is None else str(data_dir)
+    return os.path.abspath(os.path.expanduser(str(data_dir)))
+
+
+def shared_name(recorded: str) -> str:
+    """A recorded dataset as it appears in files for other people: a path by its last part.
+
+    Published weights and export metadata name `photos`, not the path of
+    one machine's home directory.
+
+    Args:
+        recorded: str. A dataset as a run records it (`recorded_name`).
+
+    Example:
+
+    >>> shared_name("/home/me/photos")
+    'photos'
+    """
+    return Path(recorded).name if os.path.isabs(recorded) else recorded
 
 
 def get_tokenizer(name, *, model=None, data_dir=None, **table_columns):

@@ -8,6 +8,7 @@ Either `root/<class>/*.jpg` (split 80/20 here, with a fixed seed) or
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from zoo import errors
@@ -124,16 +125,18 @@ def load_folder(root, shape=None, validation_fraction: float = 0.2):
     return train, val
 
 
-def image_channels(root, per_class: int = 4) -> int | None:
-    """The most channels among the first images of each class of a folder.
+def image_channels(root, limit: int = 32) -> int | None:
+    """The most channels among a few images of a folder: the first of each class.
 
     Read before training, so a run can say when its model's input drops what
-    the images hold (colour photos into a 1-channel model). A file
-    TensorFlow cannot decode is skipped here; the loader names it later.
+    the images hold (colour photos into a 1-channel model). At most `limit`
+    images are decoded, one per class (then a second per class, ...), so a
+    folder of 1,000 classes costs as much as one of 32. A file TensorFlow
+    cannot decode is skipped here; the loader names it later.
 
     Args:
         root: str or Path. The dataset folder.
-        per_class: int. Images decoded per class (sorted by name).
+        limit: int. Images decoded at most.
 
     Returns:
         int or None: 1 (grayscale), 2 (grayscale + alpha), 3 (RGB) or 4
@@ -148,14 +151,17 @@ def image_channels(root, per_class: int = 4) -> int | None:
 
     root = Path(root)
     train_dir, _ = _split_dirs(root)
+    by_class = _files_by_class(train_dir, class_names(root), data_files.IMAGE_SUFFIXES)
+    # Round-robin over the classes: the first image of each, then the second, ...
+    rounds = itertools.zip_longest(*by_class)
+    paths = [path for row in rounds for path in row if path is not None][:limit]
     found = None
-    for class_files in _files_by_class(train_dir, class_names(root), data_files.IMAGE_SUFFIXES):
-        for path in class_files[:per_class]:
-            try:
-                image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-            except (tf.errors.OpError, ValueError):
-                continue
-            found = max(found or 0, int(image.shape[-1]))
+    for path in paths:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (tf.errors.OpError, ValueError):
+            continue
+        found = max(found or 0, int(image.shape[-1]))
     return found
 
 

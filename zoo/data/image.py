@@ -14,16 +14,7 @@ from zoo.data.catalog import SOURCES
 from zoo.data.tfds_source import load_splits
 from zoo.inputs import AUGMENTATIONS
 
-__all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "folder_fields", "make_pipelines"]
-
-
-def folder_fields(root) -> dict:
-    """`DatasetInfo` fields of a folder of images: the channels its images hold.
-
-    Args:
-        root: str or Path. The dataset folder.
-    """
-    return {"channels": folder.image_channels(root)}
+__all__ = ["AUGMENTATIONS", "augmentation_layer", "fit_image", "make_pipelines"]
 
 
 def make_pipelines(

@@ -31,7 +31,9 @@ def evaluate(
         run_dir: str or Path. A directory written by `train`.
         dataset: str or None. Another dataset whose classes are among the
             run's, matched by name (a folder of some of them is scored on
-            the model's own class indices); defaults to the run's own.
+            the model's own class indices); defaults to the run's own. A run
+            that recorded no class names (`labels` in `config.json`) is
+            scored by index.
         data_dir: str or None. tfds data directory; defaults to the run's.
         batch_size: int or None. Defaults to the run's.
 
@@ -217,7 +219,7 @@ def export_run(
     >>> print(zoo.training.export_run("runs/r20", "out/r20"))
     """
     # Before the model and the data are read: a typo or an existing export fails at once.
-    check_request(
+    out_dir, formats = check_request(
         out_dir,
         formats=formats,
         overwrite=overwrite,
@@ -266,8 +268,8 @@ def export_run(
         **quantized,
         extra_metadata={
             "run_dir": str(run.root),
-            "dataset": config["dataset"],
-            **({"verified_on": source.name} if dataset is not None else {}),
+            "dataset": data.shared_name(config["dataset"]),
+            **({"verified_on": data.shared_name(str(source.name))} if dataset is not None else {}),
             "metrics": config.get("metrics", {}),
         },
     )

@@ -227,7 +227,7 @@ def train(
         "model": model_name,
         "overrides": _jsonable(overrides),
         "dataset": data.recorded_name(dataset),  # a folder by its absolute path
-        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,  # read from anywhere
+        "data_dir": data.recorded_dir(data_dir),  # read from any working directory
         "recipe_name": chosen.name,
         "recipe": chosen.to_dict(),
         "epochs": chosen.epochs,
@@ -247,6 +247,9 @@ def train(
                 seed = config["seed"] = previous.get("seed")
             if deterministic is None:
                 config["deterministic"] = bool(previous.get("deterministic"))
+            if data.recorded_name(previous.get("dataset", "")) == config["dataset"]:
+                # Runs of earlier versions recorded a folder as typed ("photos").
+                previous = {**previous, "dataset": config["dataset"]}
             run.check_same_run(previous, config)
             if previous.get("completed"):
                 return _finished(run, previous, chosen.epochs)
@@ -266,7 +269,7 @@ def train(
             model = factory.get_model(model_name, weights=weights, **overrides)
             found = None if distill is None else load_teacher(distill["teacher"], info.class_names)
         if previous is None and not chosen_input:
-            _warn_colour_dropped(info, model, weights)
+            _warn_colour_dropped(info, model, weights, dataset)
         # Before the distiller: a text teacher's tokenizer must fit the student.
         tokenizer, made_for = _run_tokenizer(
             run,
@@ -501,25 +504,32 @@ def _warn_unknown_tokens(share: float, made_for: str, dataset, tokenizer) -> Non
     )
 
 
-def _warn_colour_dropped(info, model, weights) -> None:
+def _warn_colour_dropped(info, model, weights, dataset) -> None:
     """Warns when colour images feed a 1-channel model whose shape the user did not pick.
 
     Fine-tuning `resnet20.digits` (8x8 grayscale) on a folder of photos
-    otherwise trains on their grayscale conversion without a word.
+    otherwise trains on their grayscale conversion without a word. A
+    folder's files are read only when the model takes 1 channel.
     """
-    if info.modality != "image" or (info.channels or 0) < 3:
-        return  # grayscale (with or without alpha) loses nothing but the alpha
+    if info.modality != "image":
+        return
     shape = getattr(factory.input_of(model), "shape", None)
     if not shape or shape[-1] != 1:
         return
+    channels = info.channels
+    if channels is None and info.source == "folder":
+        channels = data.folder.image_channels(dataset)
+    if (channels or 0) < 3:
+        return  # grayscale (with or without alpha) loses nothing but the alpha
     wanted = [*shape[:-1], 3]
     origin = f"weights {weights!r}" if weights else "the model's defaults"
+    adapted = "; the weights' first convolution is adapted to 3 channels" if weights else ""
     warnings.warn(
-        f"The images of {str(info.name)!r} are in colour ({info.channels} channels) but the "
-        f"model takes 1-channel images: its input_shape {tuple(shape)} comes from {origin}. "
-        f"The pipeline converts the images to grayscale and the colour is lost. To train on "
+        f"The images of {str(info.name)!r} hold {channels} channels (colour) but the model "
+        f"takes 1-channel images: its input_shape {tuple(shape)} comes from {origin}. The "
+        f"pipeline converts the images to grayscale and the colour is lost. To train on "
         f"colour, pass --set 'input_shape={str(wanted).replace(' ', '')}' (Python: "
-        f"overrides={{'input_shape': {tuple(wanted)}}}); weights are adapted to 3 channels.",
+        f"overrides={{'input_shape': {tuple(wanted)}}}){adapted}.",
         stacklevel=2,
     )
 
