@@ -63,6 +63,9 @@ _INT8_AGAINST = "onnxruntime"
 # (caches settling) is absorbed by the median, so a second warm-up call would
 # only cost time: seconds a call for ResNet-50 at batch 32 on two cores.
 WARMUP_CALLS = 1
+# The training measurement: timed steps at this batch, after one tracing step.
+TRAIN_BATCH = 8
+TRAIN_STEPS = 4
 # Seconds per runtime and batch size after which the rounds of timed calls
 # stop early, so that ResNet-50 at batch 32 on two cores finishes in
 # minutes; never fewer than MIN_REPEATS rounds (or `repeats`, if smaller).
@@ -172,8 +175,8 @@ def bench(
     *,
     batch_sizes: Sequence[int] = (1, 32),
     repeats: int = 20,
-    train_batch: int = 8,
-    train_steps: int = 4,
+    train_batch: int = TRAIN_BATCH,
+    train_steps: int = TRAIN_STEPS,
     input_shape: Sequence[int] | None = None,
     num_classes: int | None = None,
     overrides: Mapping | None = None,

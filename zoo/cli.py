@@ -511,16 +511,17 @@ def _parser() -> argparse.ArgumentParser:
         default=20,
         help="rounds of timed calls per batch size; medians are reported (default 20)",
     )
-    defaults = _bench_defaults()
+    from zoo import bench  # imports no TensorFlow
+
     p.add_argument(
         "--train-batch",
         type=_positive_int,
-        help=f"batch of the timed training steps (default {defaults['train_batch']})",
+        help=f"batch of the timed training steps (default {bench.TRAIN_BATCH})",
     )
     p.add_argument(
         "--train-steps",
         type=_positive_int,
-        help=f"training steps timed after the tracing one (default {defaults['train_steps']})",
+        help=f"training steps timed after the tracing one (default {bench.TRAIN_STEPS})",
     )
     p.add_argument(
         "--set",
@@ -566,19 +567,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_weights_publish)
     return parser
-
-
-def _bench_defaults() -> dict:
-    """`zoo.bench.bench`'s keyword defaults, for the help (zoo.bench imports no TensorFlow)."""
-    import inspect
-
-    from zoo import bench
-
-    return {
-        name: param.default
-        for name, param in inspect.signature(bench.bench).parameters.items()
-        if param.default is not inspect.Parameter.empty
-    }
 
 
 if __name__ == "__main__":
