@@ -131,8 +131,8 @@ def test_registered_with_recipes_for_both_datasets():
 
 
 # kwt_1 goes through the full shared check (SavedModel and ONNX) as the
-# family's representative in tests/test_smoke.py; these are the multi-head sizes.
-@pytest.mark.parametrize("name", ["kwt_2", "kwt_3"])
-def test_multi_head_sizes_pass_the_shared_check(name, tmp_path):
-    report = check_registered(name, tmp_path, export_formats=("onnx",))
+# family's representative in tests/test_smoke.py; kwt_3 stands for the
+# multi-head sizes (kwt_2 is the same graph at 2 heads, 128 wide: 21 s more).
+def test_multi_head_size_passes_the_shared_check(tmp_path):
+    report = check_registered("kwt_3", tmp_path, export_formats=("onnx",))
     assert report["onnx"].max_abs_diff <= 1e-5
