@@ -42,6 +42,12 @@ def test_zoo_train_on_a_folder_announces_its_files_once(
     (image_folder.parent / "elsewhere").mkdir()
     monkeypatch.chdir(image_folder.parent / "elsewhere")
     assert zoo.evaluate(image_folder.parent / "run")["examples"] == 6
+    # Weights published from it keep the path, so they are re-measured from anywhere too.
+    weights = image_folder.parent / "weights"
+    entry = zoo.runs.publish_run(image_folder.parent / "run", "photos", directory=weights)
+    assert entry.dataset == str(image_folder)
+    monkeypatch.setenv("ZOO_PRETRAINED_DIR", str(weights))
+    assert zoo.runs.evaluate_weights("toy_cnn.photos")["examples"] == 6
     # A run of an earlier version recorded the folder as typed; the same call still resumes it.
     monkeypatch.chdir(image_folder.parent)
     config["dataset"] = image_folder.name
@@ -62,7 +68,7 @@ def test_runs_record_paths_that_work_anywhere_and_share_only_names(tmp_path, mon
     assert data.recorded_dir("tfds") == str(tmp_path / "tfds")
     assert data.recorded_dir("gs://bucket/tfds") == "gs://bucket/tfds"  # remote: as given
     assert data.recorded_dir(None) is None
-    # Published weights and export metadata carry no machine's home directory.
+    # Export metadata carries no machine's home directory.
     assert data.shared_name(str(tmp_path / "photos")) == "photos"
     assert data.shared_name("digits") == "digits"
 

@@ -202,8 +202,8 @@ def recorded_dir(data_dir) -> str | None:
 def shared_name(recorded: str) -> str:
     """A recorded dataset as it appears in files for other people: a path by its last part.
 
-    Published weights and export metadata name `photos`, not the path of
-    one machine's home directory.
+    An export's `metadata.json` (shipped with the model) names `photos`, not
+    the path of one machine's home directory.
 
     Args:
         recorded: str. A dataset as a run records it (`recorded_name`).

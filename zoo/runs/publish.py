@@ -10,7 +10,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from zoo import data, pretrained
+from zoo import pretrained
 from zoo.errors import WeightsError
 from zoo.runs.rundir import as_run_dir
 
@@ -74,7 +74,8 @@ def publish_run(
         tag=tag,
         file=file,
         sha256=pretrained.sha256_of(tmp),
-        dataset=data.shared_name(config["dataset"]),
+        # The recorded path: `zoo weights verify --evaluate` re-measures on it.
+        dataset=config["dataset"],
         metrics=config.get("metrics", {}),
         recipe=config["recipe_name"],
         kwargs=config["overrides"],
@@ -107,7 +108,7 @@ def train_command(config: dict) -> str:
     >>> train_command(json.load(open("runs/r20/config.json")))
     'zoo train resnet20 --dataset digits --out runs/resnet20 --epochs 30 ...'
     """
-    args = ["zoo", "train", config["model"], "--dataset", data.shared_name(config["dataset"])]
+    args = ["zoo", "train", config["model"], "--dataset", config["dataset"]]
     args += ["--out", f"runs/{config['model']}", "--recipe", config["recipe_name"]]
     args += ["--epochs", str(config["epochs"]), "--batch-size", str(config["batch_size"])]
     if config.get("seed") is not None:
