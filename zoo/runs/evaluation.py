@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from zoo import data, errors, factory, pretrained, recipes, validation
 from zoo.exporting import DEFAULT_MAX_ACCURACY_DROP, check_request, export
 from zoo.runs.rundir import as_run_dir
@@ -50,21 +48,11 @@ def evaluate(
     run = as_run_dir(run_dir)
     config, model = run.load()
     source = _RunData(run, config, model, dataset, data_dir)
-    _, val_ds = data.get_dataset(
-        source.name,
-        model=model,
-        batch_size=batch_size if batch_size is not None else config["batch_size"],
-        data_dir=source.data_dir,
-        augment=False,
+    _, val_ds = source.pipelines(
+        model,
+        batch_size if batch_size is not None else config["batch_size"],
         tokenizer=run.load_tokenizer(),
-        **source.columns,
     )
-    if source.positions is not None:
-        import tensorflow as tf
-
-        # The dataset numbers its classes its own way; the model's outputs are the run's.
-        table = tf.constant(source.positions, tf.int32)
-        val_ds = val_ds.map(lambda x, y: (x, tf.gather(table, tf.cast(y, tf.int32))))
     recipe = recipes.Recipe(**{**config["recipe"], "metrics": tuple(config["recipe"]["metrics"])})
     return evaluate_model(compile_for_eval(model, recipe), val_ds)
 
@@ -93,6 +81,30 @@ class _RunData:
                 positions = label_positions(info.class_names, config["labels"], dataset, run.root)
                 if positions != list(range(len(positions))):
                     self.positions = positions
+
+    def pipelines(self, model, batch_size: int, tokenizer=None):
+        """`(train, val)` of this data for `model`, unaugmented, labelled as the run numbers
+        its classes (`get_dataset` arguments as for `zoo.get_dataset`)."""
+        train, val = data.get_dataset(
+            self.name,
+            model=model,
+            batch_size=batch_size,
+            data_dir=self.data_dir,
+            augment=False,
+            tokenizer=tokenizer,
+            **self.columns,
+        )
+        if self.positions is None:
+            return train, val
+        import tensorflow as tf
+
+        # The dataset numbers its classes its own way; the model's outputs are the run's.
+        table = tf.constant(self.positions, tf.int32)
+
+        def relabel(x, y):
+            return x, tf.gather(table, tf.cast(y, tf.int32))
+
+        return train.map(relabel), val.map(relabel)
 
 
 def _check_recorded_dataset(run_dir, name: str) -> None:
@@ -235,14 +247,7 @@ def export_run(
             source.name, examples, data_dir=source.data_dir, **source.columns
         )
     else:
-        _, val_ds = data.get_dataset(
-            source.name,
-            model=model,
-            batch_size=examples,
-            data_dir=source.data_dir,
-            augment=False,
-            **source.columns,
-        )
+        _, val_ds = source.pipelines(model, examples)
         inputs = next(iter(val_ds))[0]
         inputs = (
             {k: v.numpy() for k, v in inputs.items()}
@@ -338,19 +343,8 @@ def _quantization_data(source, model, tokenizer, calibration_examples, accuracy_
     )
     if accuracy_examples is not None:
         accuracy_examples = validation.check_positive_int("accuracy_examples", accuracy_examples)
-    train_ds, val_ds = data.get_dataset(
-        source.name,
-        model=model,
-        batch_size=64,
-        data_dir=source.data_dir,
-        augment=False,
-        tokenizer=tokenizer,
-        **source.columns,
-    )
-    inputs, labels = data.as_arrays(val_ds, accuracy_examples)
-    if source.positions is not None:
-        labels = np.asarray(source.positions)[np.asarray(labels).astype(int)]
+    train_ds, val_ds = source.pipelines(model, 64, tokenizer=tokenizer)
     return {
         "calibration": data.as_arrays(train_ds, calibration_examples)[0],
-        "validation_data": (inputs, labels),
+        "validation_data": data.as_arrays(val_ds, accuracy_examples),
     }
