@@ -194,8 +194,10 @@ def recorded_dir(data_dir) -> str | None:
     >>> recorded_dir("tfds")          # run from /home/me
     '/home/me/tfds'
     """
-    if data_dir is None or "://" in str(data_dir):
-        return None if data_dir is None else str(data_dir)
+    if data_dir is None:
+        return None
+    if "://" in str(data_dir):
+        return str(data_dir)
     return os.path.abspath(os.path.expanduser(str(data_dir)))
 
 
