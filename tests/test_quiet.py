@@ -27,6 +27,13 @@ CUINIT = (
     "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
 )
 REAL_ERROR = "E0000 00:00:1795825002.7    9866 some_kernel.cc:12] a real error"
+ONEDNN = (
+    "I0000 00:00:1795917535.714962   11676 port.cc:153] oneDNN custom operations are on. You "
+    "may see slightly different numerical results due to floating-point round-off errors from "
+    "different computation orders. To turn them off, set the environment variable "
+    "`TF_ENABLE_ONEDNN_OPTS=0`."
+)
+WARNING_LINE = "W0000 00:00:1795825002.7    9866 some_op.cc:7] a warning"
 CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} \S+\s+\d+ \S+:\d+\] ")
 
 
@@ -44,6 +51,10 @@ def test_drop_noise_drops_only_known_lines():
     assert list(quiet.drop_noise([CUINIT])) == [CUINIT]
     assert list(quiet.drop_noise([CUINIT + "\n"], no_gpu_expected=True)) == []
     assert list(quiet.drop_noise([NO_DRIVER + "\n", "x\n"])) == ["x\n"]
+    # The level TensorFlow 2.21 ignores before it reads it: INFO and WARNING off at 2.
+    assert list(quiet.drop_noise([ONEDNN, WARNING_LINE, REAL_ERROR], min_level=2)) == [REAL_ERROR]
+    assert list(quiet.drop_noise([ONEDNN, WARNING_LINE], min_level=1)) == [WARNING_LINE]
+    assert list(quiet.drop_noise([ONEDNN])) == [ONEDNN]
 
 
 def test_console_sets_and_restores_level_loggers_and_warning_filters(monkeypatch):

@@ -13,7 +13,8 @@ demo run their command in:
 - the first `import tensorflow` (and its device discovery) writes file
   descriptor 2 through a filter that drops only `NOISE_LINES`, the start-up
   lines that level 2 lets through (absl writes the first two whatever the
-  level; the cuInit failure is an ERROR line). The filter is a separate process
+  level; the cuInit failure is an ERROR line), and the C++ lines below the
+  level that TensorFlow writes before reading it (the oneDNN notice). The filter is a separate process
   (this file run as a script), so a crash in the middle still gets its last
   lines out.
 - Python warnings in `NOISE_WARNINGS` are ignored; any other warning shows.
@@ -72,6 +73,9 @@ _NO_CUDA_DRIVER = re.compile(
     r"GPU will not be used\.$"
 )
 _CUINIT_FAILED = re.compile(_CPP + r"cuda_platform\.cc:\d+\] failed call to cuInit: ")
+# C++ log severities in TF_CPP_MIN_LOG_LEVEL order, and a line's severity.
+_SEVERITIES = "IWEF"
+_SEVERITY = re.compile(r"^([IWEF])\d{4} \S+\s+\d+ \S+:\d+\] ")
 
 # What the filter drops, for the docs: the cuInit failure only after the
 # driver was reported missing (or with CUDA_VISIBLE_DEVICES empty or -1), so a
@@ -80,10 +84,14 @@ NOISE_LINES = (
     _ABSL_PREAMBLE.pattern,
     _NO_CUDA_DRIVER.pattern,
     _CUINIT_FAILED.pattern + " (when no driver or no visible GPU is expected)",
+    "C++ log lines below TF_CPP_MIN_LOG_LEVEL (2: INFO and WARNING), which TensorFlow "
+    "writes before it reads the variable",
 )
 
 
-def drop_noise(lines: Iterable[str], *, no_gpu_expected: bool = False) -> Iterator[str]:
+def drop_noise(
+    lines: Iterable[str], *, no_gpu_expected: bool = False, min_level: int = 0
+) -> Iterator[str]:
     """Yields `lines` without the known TensorFlow start-up noise.
 
     Args:
@@ -91,6 +99,10 @@ def drop_noise(lines: Iterable[str], *, no_gpu_expected: bool = False) -> Iterat
         no_gpu_expected: bool. The environment hides every GPU
             (`CUDA_VISIBLE_DEVICES` empty or `-1`), so a cuInit failure
             is expected too.
+        min_level: int. `TF_CPP_MIN_LOG_LEVEL`: C++ log lines below it (0
+            INFO, 1 WARNING, 2 ERROR) are dropped too. TensorFlow 2.21's
+            libraries write some INFO lines before they read the variable
+            (the oneDNN notice, on CPUs where oneDNN is on).
 
     Example:
 
@@ -108,7 +120,17 @@ def drop_noise(lines: Iterable[str], *, no_gpu_expected: bool = False) -> Iterat
             continue
         if no_gpu and _CUINIT_FAILED.match(text):
             continue
+        severity = _SEVERITY.match(text)
+        if severity and _SEVERITIES.index(severity.group(1)) < min_level:
+            continue
         yield line
+
+
+def _min_level(environ=os.environ) -> int:
+    try:
+        return int(environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
 
 
 def _no_gpu_expected(environ=os.environ) -> bool:
@@ -290,7 +312,7 @@ def _filtered_stderr():
 def _forward(source, sink) -> None:
     """The filter process: copies `source` to `sink` line by line, less noise."""
     lines = (raw.decode("utf-8", "surrogateescape") for raw in iter(source.readline, b""))
-    for line in drop_noise(lines, no_gpu_expected=_no_gpu_expected()):
+    for line in drop_noise(lines, no_gpu_expected=_no_gpu_expected(), min_level=_min_level()):
         sink.write(line.encode("utf-8", "surrogateescape"))
         sink.flush()
 
