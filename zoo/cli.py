@@ -374,7 +374,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", help="recipe name (default: the model's for this dataset)")
     p.add_argument(
         "--weights",
-        help="fine-tune from these weights (a tag such as digits, or a .weights.h5 file): "
+        help="fine-tune from these weights (a tag such as digits, a finished run directory of "
+        "the same model, a .weights.h5 file, or a folder/handle the model's weight sources "
+        "read): "
         "the head is re-initialised for the dataset's classes, trained alone first, then "
         "the whole network at a lower rate",
     )

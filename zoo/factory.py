@@ -31,7 +31,9 @@ def get_model(name: str, *, weights: str | None = None, **overrides):
         name: str. A registered name (see `list_models`).
         weights: str or None. A pretrained tag of this model (`"digits"` or
             `"resnet20.digits"`, `"a1_in1k"` for timm's ImageNet ResNets),
-            a path to a `.weights.h5` file, or a path or handle in a
+            a finished `zoo train` run directory of this model (its
+            vocabulary comes along for text), a path to a `.weights.h5`
+            file, or a path or handle in a
             published layout the model reads (a timm folder with
             `config.json` + `model.safetensors`, a keras-hub BERT preset).
         **overrides: builder arguments, e.g. `num_classes=100`,

@@ -68,6 +68,11 @@ def replace_atomic(path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+# The vocabulary file of a saved tokenizer, one token per line in id order
+# (zoo.data.tokenizers writes it; shipped weights and run directories hold it).
+VOCABULARY_FILE = "vocabulary.txt"
+
+
 @dataclasses.dataclass(frozen=True)
 class RunLayout:
     """Where each file of a run directory lives (the one place that says so).

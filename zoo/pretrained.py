@@ -29,18 +29,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from zoo import downloads
+from zoo import downloads, run_weights
 from zoo.errors import WeightsError
-from zoo.fs import entry_lines, replace_atomic, write_json_atomic
+from zoo.fs import VOCABULARY_FILE, entry_lines, replace_atomic, write_json_atomic
 
 MANIFEST = "manifest.json"
-# The vocabulary file of a shipped tokenizer (as zoo.data.tokenizers writes it).
-VOCABULARY_FILE = "vocabulary.txt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,8 +242,69 @@ def resolve(model: str, weights: str) -> WeightsEntry:
     available = ", ".join(repr(e.tag) for e in weights_for(model)) or "none"
     raise WeightsError(
         f"Unknown weights {weights!r} for model {model!r}. Available tags: "
-        f"{available}; or pass a path to a .weights.h5 file."
+        f"{available}; or pass a path to a .weights.h5 file or a finished run directory."
     )
+
+
+def recorded_weights(model: str, weights: str) -> str:
+    """How a run records `weights=`: a local file or folder by its absolute path.
+
+    A run is resumed and published from any working directory, so a relative
+    path must not be read against the directory of a later call. Tags,
+    names and handles are kept as they are.
+
+    Args:
+        model: str. The registered model name.
+        weights: str. What the user passed as `weights=`.
+
+    Example:
+
+    >>> recorded_weights("resnet20", "runs/r20")       # run from /home/me
+    '/home/me/runs/r20'
+    """
+    weights = os.fspath(weights)
+    if lookup(model, weights) is None and Path(weights).exists():
+        return str(Path(weights).resolve())
+    return weights
+
+
+def provenance(model: str, weights: str) -> dict:
+    """What a run records about the weights it started from, beside `weights`.
+
+    Args:
+        model: str. The registered model name.
+        weights: str. A tag or name, a `.weights.h5` file, a run directory, a
+            local folder a weight source reads, or a handle (`hf://...`).
+
+    Returns:
+        A dict: the manifest row's `name`, `sha256` and `dataset`; a run's
+        `run` (its model and dataset) and the sha256 of its model file; a
+        file's or folder's sha256 (a folder's over its files' digests);
+        nothing more for a handle another library resolves.
+
+    Example:
+
+    >>> provenance("resnet20", "digits")["name"]
+    'resnet20.digits'
+    """
+    entry = lookup(model, weights)
+    if entry is not None:
+        return {"name": entry.name, "sha256": entry.sha256, "dataset": entry.dataset}
+    run = run_weights.run_directory(weights)
+    if run is not None:
+        config = run_weights.read_config(run)
+        return {
+            "run": {"model": config["model"], "dataset": config.get("dataset")},
+            "sha256": sha256_of(run.final_model),
+        }
+    path = Path(weights)
+    if path.is_file():
+        return {"sha256": sha256_of(path)}
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        listing = "".join(f"{p.relative_to(path).as_posix()}\t{sha256_of(p)}\n" for p in files)
+        return {"sha256": hashlib.sha256(listing.encode()).hexdigest(), "sha256_of": "folder"}
+    return {}
 
 
 def verified_file(entry: WeightsEntry) -> Path:
@@ -331,6 +391,9 @@ def build_with_weights(spec, weights: str, overrides: dict):
             )
         source = sources[entry.source]
         return source.build(spec, source.locate(entry), overrides, entry)
+    run = run_weights.run_directory(weights) if entry is None else None
+    if run is not None:
+        return run_weights.build_from_run(spec, run, overrides)
     if entry is None and not weights.endswith(".h5"):
         for source in sources.values():
             if source.recognizes(weights):
@@ -340,7 +403,8 @@ def build_with_weights(spec, weights: str, overrides: dict):
         if not path.is_file():
             raise WeightsError(
                 f"Weights file not found, or not in a layout {spec.name!r} reads. Received: "
-                f"weights={weights!r}. Pass an existing .weights.h5 file{_accepted(sources)}, "
+                f"weights={weights!r}. Pass an existing .weights.h5 file, a finished run "
+                f"directory of {spec.name!r}{_accepted(sources)}, "
                 f"or a tag from zoo.model_info({spec.name!r})."
             )
     else:
@@ -348,7 +412,8 @@ def build_with_weights(spec, weights: str, overrides: dict):
             available = ", ".join(repr(e.tag) for e in weights_for(spec.name)) or "none"
             raise WeightsError(
                 f"Unknown weights {weights!r} for model {spec.name!r}. Available tags: "
-                f"{available}; or pass a path to a .weights.h5 file{_accepted(sources)}."
+                f"{available}; or pass a path to a .weights.h5 file or a finished run "
+                f"directory{_accepted(sources)}."
             )
         kwargs = {**entry.kwargs, **overrides}
         path = verified_file(entry)

@@ -34,7 +34,7 @@ import numpy as np
 from zoo import errors, fs, validation
 from zoo.data import files as data_files
 
-VOCABULARY_FILE = "vocabulary.txt"
+VOCABULARY_FILE = fs.VOCABULARY_FILE
 CONFIG_FILE = "zoo_tokenizer.json"
 HF_TOKENIZER_FILE = "tokenizer.json"
 HF_CONFIG_FILE = "tokenizer_config.json"

@@ -25,7 +25,17 @@ import shutil
 import warnings
 from pathlib import Path
 
-from zoo import data, distribute, errors, factory, pretrained, recipes, registry, validation
+from zoo import (
+    data,
+    distribute,
+    errors,
+    factory,
+    pretrained,
+    recipes,
+    registry,
+    run_weights,
+    validation,
+)
 from zoo.backup import newest_backup
 from zoo.distill import (
     DEFAULT_STUDENT_LOSS_WEIGHT,
@@ -166,7 +176,9 @@ def train(
         ema: bool or None. Train with an exponential moving average of the
             weights and keep the average.
         weights: str or None. Fine-tune from these weights (a tag of the
-            model or a `.weights.h5` file): the model is built for the
+            model, a finished run directory of the same model, a
+            `.weights.h5` file, or a folder or handle one of the model's
+            weight sources reads): the model is built for the
             dataset with them (`get_model(weights=...)` re-initialises the
             head and adapts the input channels) and trained with the recipe
             in fine-tuning mode (`Recipe.finetune`: frozen-backbone warm-up,
@@ -236,7 +248,8 @@ def train(
         "replicas": distribute.num_replicas(strat),
         "seed": seed,
         "table_columns": columns,
-        "weights": weights,
+        # A local file or run directory by its absolute path, like a folder dataset.
+        "weights": pretrained.recorded_weights(model_name, weights) if weights else None,
         "deterministic": bool(deterministic),
         "distill": distill,
     }
@@ -247,9 +260,7 @@ def train(
                 seed = config["seed"] = previous.get("seed")
             if deterministic is None:
                 config["deterministic"] = bool(previous.get("deterministic"))
-            if data.recorded_name(previous.get("dataset", "")) == config["dataset"]:
-                # Runs of earlier versions recorded a folder as typed ("photos").
-                previous = {**previous, "dataset": config["dataset"]}
+            previous = _with_absolute_paths(previous, config)
             run.check_same_run(previous, config)
             if previous.get("completed"):
                 return _finished(run, previous, chosen.epochs)
@@ -483,8 +494,7 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
     if resumed is not None:
         return resumed, None
     if from_weights is not None:
-        entry = pretrained.lookup(spec.name, weights)  # found: it shipped this tokenizer
-        return from_weights, f"weights {entry.name!r}"
+        return from_weights, _weights_label(spec.name, weights)
     preset = getattr(model, "zoo_vocabulary", None) is not None
     return adapt(), (f"weights {weights!r}" if preset else None)
 
@@ -534,24 +544,48 @@ def _warn_colour_dropped(info, model, weights, dataset) -> None:
     )
 
 
+def _with_absolute_paths(previous: dict, config: dict) -> dict:
+    """`previous`, its folder dataset and weights path as this version records them.
+
+    Runs of earlier versions recorded them as typed (`photos`, `runs/a`); the
+    same command from the same directory must still resume them.
+    """
+    model = previous.get("model", "")
+    if data.recorded_name(previous.get("dataset", "")) == config["dataset"]:
+        previous = {**previous, "dataset": config["dataset"]}
+    weights = previous.get("weights")
+    if weights and pretrained.recorded_weights(model, weights) == config["weights"]:
+        previous = {**previous, "weights": config["weights"]}
+    return previous
+
+
 def _weights_tokenizer(model_name: str, weights: str | None):
-    """The tokenizer shipped with text weights: their token ids need its vocabulary."""
-    if weights is None or pretrained.is_weights_file(weights):
+    """The tokenizer of text weights (shipped, or a run's): their token ids need its vocabulary."""
+    if weights is None:
         return None
     entry = pretrained.lookup(model_name, weights)
-    if entry is None or not entry.tokenizer:
+    if entry is None:
+        # A run directory's own tokenizer; None for image runs and other paths.
+        return RunDir(weights).load_tokenizer() if run_weights.run_directory(weights) else None
+    if not entry.tokenizer:
         return None
     return data.pretrained_tokenizer(model_name, entry.name)
 
 
+def _weights_label(model_name: str, weights: str) -> str:
+    """How messages name the starting weights: `weights 'lstm.sentiment'`, `run '/abs/path'`."""
+    entry = pretrained.lookup(model_name, weights)
+    if entry is not None:
+        return f"weights {entry.name!r}"
+    if run_weights.run_directory(weights) is not None:
+        return f"run {pretrained.recorded_weights(model_name, weights)!r}"
+    return f"weights {weights!r}"
+
+
 def _started_from(model_name: str, weights: str, model) -> dict:
     """What a fine-tuning run records about its starting weights."""
-    record = {"weights": weights}
-    if not pretrained.is_weights_file(weights):
-        entry = pretrained.resolve(model_name, weights)
-        record.update(name=entry.name, sha256=entry.sha256, dataset=entry.dataset)
-    else:
-        record.update(sha256=pretrained.sha256_of(Path(weights)))
+    record = {"weights": pretrained.recorded_weights(model_name, weights)}
+    record.update(pretrained.provenance(model_name, weights))
     report = getattr(model, "transfer_report", None)
     if report is not None:
         record.update(skipped=list(report.skipped), adapted=list(report.adapted))
