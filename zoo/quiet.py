@@ -14,9 +14,9 @@ demo run their command in:
   descriptor 2 through a filter that drops only `NOISE_LINES`, the start-up
   lines that level 2 lets through (absl writes the first two whatever the
   level; the cuInit failure is an ERROR line), and the C++ lines below the
-  level that TensorFlow writes before reading it (the oneDNN notice). The filter is a separate process
-  (this file run as a script), so a crash in the middle still gets its last
-  lines out.
+  level that TensorFlow writes before reading it (the oneDNN notice). The
+  filter is a separate process (this file run as a script), so a crash in
+  the middle still gets its last lines out.
 - Python warnings in `NOISE_WARNINGS` are ignored; any other warning shows.
   zoo's own warnings show as one `zoo: warning: ...` line (the message is
   written for the user; Python's file, line and source line are not).
