@@ -86,7 +86,7 @@ def test_documented_command_parses_and_names_what_exists(argv):
     except SystemExit as exit:
         pytest.fail(f"`zoo {' '.join(argv)}` does not parse (exit {exit.code})")
     command = argv[0]
-    if command in ("info", "bench", "train"):
+    if command in ("info", "bench", "train", "pretrain"):
         overrides = cli._parse_overrides(getattr(args, "set", None))
         check_model_and_overrides(args.name, overrides)
     if command == "train":

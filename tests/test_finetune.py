@@ -123,7 +123,7 @@ def test_fine_tuning_digits_weights_beats_scratch_on_tinted_rgb_digits():
             epochs=10, batch_size=16, finetune=start == "weights"
         )
         if start == "weights":
-            with pytest.warns(UserWarning, match="adapted to the new input channels"):
+            with pytest.warns(UserWarning, match=r"adapted \(input channels, position table\)"):
                 model = zoo.get_model("resnet20", weights="digits", input_shape=(8, 8, 3))
         else:  # the same input normalization as the adapted model
             model = zoo.get_model("resnet20", input_shape=(8, 8, 3), mean=[0.5] * 3, std=[0.5] * 3)

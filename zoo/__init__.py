@@ -62,6 +62,7 @@ _LAZY = {
     "Recipe": "zoo.recipes:Recipe",
     "export": "zoo.exporting:export",
     "train": "zoo.runs:train",
+    "pretrain": "zoo.runs:pretrain",
     "evaluate": "zoo.runs:evaluate",
     "distribute": "zoo.distribute",
 }

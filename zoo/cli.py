@@ -3,6 +3,7 @@
     zoo list 'resnet*'
     zoo info resnet20
     zoo train resnet20 --dataset digits --epochs 8 --out runs/r20
+    zoo pretrain transformer_encoder_small --corpus notes.txt --out runs/mlm
     zoo evaluate runs/r20
     zoo export runs/r20 --format savedmodel,onnx --out out/r20
     zoo bench resnet20
@@ -108,6 +109,32 @@ def _cmd_train(args) -> int:
     )
     print(f"training {state}: {result.epochs} epochs, validation {metrics}")
     print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _cmd_pretrain(args) -> int:
+    from zoo import training
+
+    result = training.pretrain(
+        args.name,
+        args.corpus,
+        args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        overrides=_parse_overrides(args.set),
+        mask_rate=args.mask_rate,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        text_column=args.text_column,
+        strategy=args.strategy,
+    )
+    state = "already complete" if result.already_complete else "done"
+    metrics = ", ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
+    )
+    print(f"pretraining {state}: {result.epochs} epochs, masked tokens of held-out texts {metrics}")
+    print(f"run directory: {result.run_dir}")
+    print(f"fine-tune from it: zoo train {args.name} --dataset DATASET --weights {result.run_dir}")
     return 0
 
 
@@ -460,6 +487,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", help="text column of a CSV/TSV dataset (default: text)")
     p.add_argument("--label-column", help="label column of a CSV/TSV dataset (default: label)")
     p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser(
+        "pretrain",
+        parents=[common],
+        help="pretrain a text encoder on unlabeled text (masked words), to fine-tune from",
+    )
+    p.add_argument("name", help="a text encoder (zoo list 'transformer_encoder_*')")
+    p.add_argument(
+        "--corpus",
+        required=True,
+        help="a .txt file (one text per line), or a text dataset whose labels are ignored",
+    )
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--epochs", type=_positive_int, help="default: the masked_lm recipe's")
+    p.add_argument("--batch-size", type=_positive_int, help="global batch size")
+    p.add_argument(
+        "--mask-rate",
+        type=float,
+        default=0.15,
+        help="share of the tokens to predict (default: 0.15, as BERT)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model override, e.g. --set sequence_length=128 (repeatable)",
+    )
+    p.add_argument("--seed", type=int, help="seed weights and shuffling")
+    p.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    p.add_argument("--text-column", help="text column of a CSV/TSV corpus (default: text)")
+    p.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "mirrored", "one_device", "default"),
+        help="distribution strategy (default: auto)",
+    )
+    p.set_defaults(handler=_cmd_pretrain)
 
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a run on its validation split")
     p.add_argument("run_dir", help="a run directory written by zoo train")

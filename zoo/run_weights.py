@@ -4,7 +4,8 @@ Train on one dataset, fine-tune on another, without publishing in between:
 `get_model(name, weights=RUN_DIR, ...)` loads the run's final `model.keras`
 (Keras' safe mode on) and copies its weights into the model built with the
 caller's arguments, by `zoo.transfer`'s rules (a new head when the classes
-differ, the first convolution adapted to other channels). A text run's
+differ, the first convolution adapted to other channels); from a
+pretraining run (`zoo.pretrain`), the encoder under a new head. A text run's
 vocabulary comes along as `model.zoo_vocabulary`: its embedding rows are
 that vocabulary's token ids.
 
@@ -85,10 +86,30 @@ def build_from_run(spec, layout: RunLayout, overrides: dict):
         trained = keras.saving.load_model(str(layout.final_model), compile=False)
     except Exception as err:  # Keras raises many types for a bad archive
         raise WeightsError(f"Cannot load the model of run {where!r}: {err}") from err
-    model = transfer.adapt_from(spec, trained, config["overrides"], overrides, name=where)
+    if config.get("task") is None:
+        model = transfer.adapt_from(spec, trained, config["overrides"], overrides, name=where)
+    else:  # a pretraining run (zoo.pretrain): its backbone under a new head
+        model = _from_backbone(spec, trained.backbone, config["overrides"], overrides, where)
     vocabulary = layout.tokenizer / VOCABULARY_FILE
     if vocabulary.is_file():
         model.zoo_vocabulary = entry_lines(vocabulary.read_text(encoding="utf-8"))
+    return model
+
+
+def _from_backbone(spec, backbone, trained_kwargs: dict, overrides: dict, name: str):
+    """`spec`'s model with `overrides`, its backbone's weights copied from `backbone`."""
+    model = spec.builder(**spec.resolve_kwargs({**trained_kwargs, **overrides}))
+    changed = {
+        key: (trained_kwargs.get(key), value)
+        for key, value in overrides.items()
+        if key in trained_kwargs and trained_kwargs[key] != value
+    }
+    report = transfer.transfer_weights(backbone, model.backbone, name=name, changed=changed)
+    in_backbone = {id(v) for v in model.backbone.weights}
+    head = tuple(v.path for v in model.weights if id(v) not in in_backbone)
+    model.transfer_report = transfer.TransferReport(
+        name, report.loaded, head, report.adapted, report.changed
+    )
     return model
 
 

@@ -16,6 +16,7 @@ from zoo.runs import (  # noqa: F401
     export_run,
     fit_overrides_to_dataset,
     plot_history,
+    pretrain,
     recipe_for,
     train,
 )

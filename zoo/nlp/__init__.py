@@ -1,3 +1,3 @@
 """Text model families; importing the package registers their models and recipes."""
 
-from zoo.nlp import bert, lstm, recipes, transformer  # noqa: F401
+from zoo.nlp import bert, lstm, masked_lm, recipes, transformer  # noqa: F401

@@ -78,3 +78,23 @@ register_recipe(
         finetune_layer_decay=0.8,
     )
 )
+register_recipe(
+    Recipe(
+        "masked_lm",
+        description="Masked-language-model pretraining (Devlin et al. 2019's first task): "
+        "AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first epoch then "
+        "linear decay to 0, 20 epochs; the model outputs logits, accuracy is over the masked "
+        "tokens.",
+        optimizer="adamw",
+        learning_rate=5e-4,
+        reference_batch=64,
+        lr_scaling="sqrt",
+        weight_decay=0.01,
+        warmup_epochs=1,
+        schedule="linear",
+        epochs=20,
+        batch_size=64,
+        from_logits=True,
+        metrics=(),
+    )
+)

@@ -105,6 +105,23 @@ class TransformerEncoderBackbone(Backbone):
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
 
+    @property
+    def token_embedding(self):
+        """The token embedding (keras' `ReversibleEmbedding`): a masked-LM head ties to it."""
+        return self.get_layer("embeddings").token_embedding
+
+    def token_features(self) -> keras.Model:
+        """The same layers up to the final LayerNorm: one feature vector per token.
+
+        The model shares this backbone's weights (masked-LM pretraining,
+        `zoo.nlp.masked_lm`, trains them through it).
+
+        Example:
+
+        >>> backbone.token_features()(token_ids).shape   # (batch, steps, hidden_dim)
+        """
+        return keras.Model(self.input, self.get_layer("final_norm").output, name="token_features")
+
 
 def transformer_encoder(
     size,

@@ -11,6 +11,7 @@ Example:
 
 from zoo.runs.evaluation import evaluate, evaluate_weights, export_run
 from zoo.runs.plots import plot_history
+from zoo.runs.pretrainer import pretrain
 from zoo.runs.publish import publish_run
 from zoo.runs.rundir import RunDir
 from zoo.runs.trainer import TrainResult, fit_overrides_to_dataset, recipe_for, train
@@ -23,6 +24,7 @@ __all__ = [
     "export_run",
     "fit_overrides_to_dataset",
     "plot_history",
+    "pretrain",
     "publish_run",
     "recipe_for",
     "train",

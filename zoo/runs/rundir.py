@@ -146,14 +146,15 @@ class RunDir(RunLayout):
         """Writes `config.json` atomically (a crash never leaves half of it)."""
         write_json_atomic(self.config, config)
 
-    def check_same_run(self, previous: dict, config: dict) -> None:
+    def check_same_run(self, previous: dict, config: dict, identity=IDENTITY) -> None:
         """Refuses to resume a run whose identity (`IDENTITY`) differs.
 
         Args:
             previous: dict. The config on disk.
             config: dict. The config of the new call.
+            identity: tuple of str. The keys that must agree.
         """
-        changed = [k for k in IDENTITY if previous.get(k) != config[k]]
+        changed = [k for k in identity if previous.get(k) != config[k]]
         if changed:
             details = ", ".join(f"{k}: {previous.get(k)!r} -> {config[k]!r}" for k in changed)
             raise errors.RunDirError(
@@ -197,16 +198,29 @@ class RunDir(RunLayout):
         """Saves the final model atomically."""
         replace_atomic(self.final_model, lambda tmp: model.save(str(tmp)))
 
-    def load_model(self):
+    def load_model(self, check_task: bool = True):
         """The final model, or the best checkpoint when training has not finished.
 
         Loads with `zoo.load_model` (every zoo class registered, `safe_mode`
         on, not compiled).
 
+        Args:
+            check_task: bool. Refuse a pretraining run (`zoo.pretrain`): it
+                holds no classifier to evaluate, export, publish or teach.
+
         Raises:
-            RunDirError: no model yet; a file that is corrupt, or that
-                `safe_mode` refused because loading it could execute code.
+            RunDirError: no model yet; a pretraining run; a file that is
+                corrupt, or that `safe_mode` refused because loading it could
+                execute code.
         """
+        config = self.read_config() if check_task and self.has_config() else {}
+        if config.get("task") is not None:
+            task, model = config["task"], config.get("model")
+            raise errors.RunDirError(
+                f"Run directory {str(self.root)!r} is a {task} pretraining run of {model!r}: it "
+                f"has no classifier to evaluate, export, publish or teach with. Fine-tune one "
+                f"from it: zoo train {model} --dataset DATASET --weights {self.root}"
+            )
         for candidate in (self.final_model, self.best_checkpoint):
             if candidate.is_file():
                 try:

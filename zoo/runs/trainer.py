@@ -494,9 +494,21 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
     if resumed is not None:
         return resumed, None
     if from_weights is not None:
-        return from_weights, _weights_label(spec.name, weights)
+        return _within(from_weights, model), _weights_label(spec.name, weights)
     preset = getattr(model, "zoo_vocabulary", None) is not None
     return adapt(), (f"weights {weights!r}" if preset else None)
+
+
+def _within(tokenizer, model):
+    """`tokenizer`, cut to the longest input `model` reads (the same vocabulary).
+
+    Weights pretrained on 128 ids fine-tune on a dataset of short texts with
+    a shorter position table (`zoo.transfer`); their tokenizer follows.
+    """
+    length = getattr(getattr(model, "backbone", None), "sequence_length", None)
+    if not length or tokenizer.sequence_length <= length:
+        return tokenizer
+    return type(tokenizer)(tokenizer.vocabulary, length)
 
 
 def _warn_unknown_tokens(share: float, made_for: str, dataset, tokenizer) -> None:

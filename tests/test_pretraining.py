@@ -1,0 +1,78 @@
+"""Pretrain, then fine-tune: `zoo pretrain` on unlabeled text, `zoo train --weights RUN`."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo import errors
+from zoo.cli import main
+
+LENGTH = 16  # the sentiment texts' length; the pretraining reads 24 positions
+
+
+@pytest.fixture(scope="module")
+def mlm_run(tmp_path_factory):
+    """A masked-LM pretraining run of transformer_encoder_tiny on the sentiment texts."""
+    run_dir = tmp_path_factory.mktemp("runs") / "mlm"
+    args = ["pretrain", "transformer_encoder_tiny", "--corpus", "sentiment", "--out", str(run_dir)]
+    args += ["--epochs", "3", "--seed", "0", "--set", "sequence_length=24"]
+    assert main(args) == 0
+    return run_dir
+
+
+def test_pretraining_learns_to_fill_in_masked_words(mlm_run, capsys):
+    config = json.loads((mlm_run / "config.json").read_text())
+    assert config["task"] == "masked_lm" and config["completed"]
+    vocabulary = (mlm_run / "tokenizer" / "vocabulary.txt").read_text().split()
+    assert vocabulary[-1] == "[MASK]" and config["overrides"]["vocabulary_size"] == len(vocabulary)
+    # Guessing the most frequent word at every mask scores its share of the tokens.
+    train, _ = zoo.data.text.text_splits("sentiment")
+    words = Counter(w for t, _ in train.as_numpy_iterator() for w in t.decode().split())
+    frequent = words.most_common(1)[0][1] / sum(words.values())
+    accuracy = config["metrics"]["accuracy"]
+    assert accuracy >= 2 * frequent, (accuracy, frequent)
+    assert config["metrics"]["examples"] == 1000
+
+    # A pretraining run has no classifier: evaluate says how to fine-tune from it.
+    with pytest.raises(errors.RunDirError, match=r"masked_lm pretraining run .* --weights"):
+        zoo.evaluate(mlm_run)
+
+
+def test_fine_tuning_starts_from_the_pretrained_encoder(mlm_run, tmp_path):
+    pretrained = zoo.load_model(mlm_run / "model.keras", compile=False).backbone
+    model = zoo.get_model("transformer_encoder_tiny", weights=str(mlm_run), num_classes=3)
+    for ours, theirs in zip(pretrained.weights, model.backbone.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+    assert model.transfer_report.skipped == ("logits/kernel", "logits/bias")
+    assert model.zoo_vocabulary[-1] == "[MASK]"
+    # Built for shorter texts, the model keeps the first rows of the position table.
+    short = zoo.get_model("transformer_encoder_tiny", weights=str(mlm_run), sequence_length=LENGTH)
+    rows = pretrained.get_layer("embeddings").position_embedding.weights[0].numpy()
+    kept = short.backbone.get_layer("embeddings").position_embedding.weights[0].numpy()
+    np.testing.assert_array_equal(kept, rows[:LENGTH])
+
+    # zoo train fits the model to sentiment's 16 tokens, and the run's tokenizer with it.
+    result = zoo.train(
+        "transformer_encoder_tiny", "sentiment", tmp_path / "ft", epochs=1, verbose=0,
+        seed=0, weights=str(mlm_run),
+    )  # fmt: skip
+    config = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert config["started_from"]["adapted"] == ["embeddings/position_embedding/embeddings"]
+    assert config["overrides"]["sequence_length"] == LENGTH
+    assert result.model.backbone.sequence_length == LENGTH
+    assert zoo.training.load_tokenizer(tmp_path / "ft").sequence_length == LENGTH
+    assert zoo.training.load_tokenizer(tmp_path / "ft").vocabulary[-1] == "[MASK]"
+
+
+def test_a_model_without_per_token_features_is_refused_before_any_work(tmp_path, capsys):
+    corpus = tmp_path / "notes.txt"
+    with pytest.raises(errors.InvalidArgumentError, match="reads text; 'resnet20' takes image"):
+        zoo.pretrain("resnet20", corpus, tmp_path / "r")
+    with pytest.raises(errors.InvalidArgumentError, match="num_classes is set when fine-tuning"):
+        zoo.pretrain(
+            "transformer_encoder_tiny", corpus, tmp_path / "r", overrides={"num_classes": 3}
+        )
+    assert not (tmp_path / "r").exists()
