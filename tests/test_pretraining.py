@@ -36,6 +36,18 @@ def test_pretraining_learns_to_fill_in_masked_words(mlm_run, capsys):
     assert accuracy >= 2 * frequent, (accuracy, frequent)
     assert config["metrics"]["examples"] == 1000
 
+    # The same command again finds the finished run; more epochs are another run.
+    again = zoo.pretrain(
+        "transformer_encoder_tiny", "sentiment", mlm_run, epochs=3,
+        overrides={"sequence_length": 24},
+    )  # fmt: skip
+    assert again.already_complete and again.metrics == config["metrics"]
+    with pytest.raises(errors.RunDirError, match="finished run of 3 epochs; received epochs=4"):
+        zoo.pretrain(
+            "transformer_encoder_tiny", "sentiment", mlm_run, epochs=4,
+            overrides={"sequence_length": 24},
+        )  # fmt: skip
+
     # A pretraining run has no classifier: evaluate says how to fine-tune from it.
     with pytest.raises(errors.RunDirError, match=r"masked_lm pretraining run .* --weights"):
         zoo.evaluate(mlm_run)

@@ -27,7 +27,7 @@ import shutil
 from zoo import data, distribute, errors, factory, recipes, registry
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
-from zoo.runs.trainer import TrainResult, _seed_everything
+from zoo.runs.trainer import TrainResult, _check_finite, _finished, _seed_everything
 
 TASK = "masked_lm"
 RECIPE = "masked_lm"
@@ -79,8 +79,10 @@ def pretrain(
     Raises:
         InvalidArgumentError: the model cannot be pretrained this way, or an
             argument is out of range.
-        RunDirError: the directory holds another run; an interrupted
-            pretraining run is not resumed (it starts over, see below).
+        RunDirError: the directory holds another run, or this run finished
+            with fewer epochs. (The same call again returns the finished
+            run; an interrupted one starts over: the masks and the shuffle
+            are not replayed step by step.)
 
     Example:
 
@@ -144,11 +146,8 @@ def pretrain(
         previous = run.read_config() if run.has_config() else None
         if previous is not None:
             run.check_same_run(previous, config, identity=IDENTITY)
-            if previous.get("completed") and previous["epochs"] >= chosen.epochs:
-                return TrainResult(
-                    run.root, run.load_model(check_task=False), previous["metrics"],
-                    previous["epochs"], True, True,
-                )  # fmt: skip
+            if previous.get("completed"):
+                return _finished(run, previous, chosen.epochs)
         seed = config["seed"] = random.SystemRandom().randrange(2**31) if seed is None else seed
         _seed_everything(seed, False)
 
@@ -174,12 +173,7 @@ def pretrain(
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; Keras would only warn
         )
-        losses = history.history.get("loss", [])
-        if not all(_finite(x) for x in losses):
-            raise errors.TrainingDivergedError(
-                f"Pretraining of {model_name!r} diverged (loss {losses[-1]}); try a smaller "
-                f"learning rate or batch. Run directory: {str(run.root)!r}."
-            )
+        _check_finite(history.history.get("loss", []), run, chosen)
         run.save_model(mlm)
         final = mlm.evaluate(val_ds, verbose=0, return_dict=True)
         metrics = {k: round(float(v), 4) for k, v in final.items()}
@@ -195,9 +189,3 @@ def _accuracy():
 
     # Weighted: the padding of `mask_positions` has weight 0 and must not count.
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-
-def _finite(value) -> bool:
-    import math
-
-    return math.isfinite(float(value))

@@ -608,11 +608,12 @@ def _finished(run: RunDir, config: dict, epochs: int) -> TrainResult:
     if epochs > config["epochs"]:
         raise errors.RunDirError(
             f"Run directory {str(run.root)!r} holds a finished run of {config['epochs']} "
-            f"epochs; received epochs={epochs}. Train into a new --out directory."
+            f"epochs; received epochs={epochs}. Train into a new --out directory (or delete "
+            f"this one)."
         )
     return TrainResult(
         run.root,
-        run.load_model(),
+        run.load_model(check_task=False),  # a pretraining run's own model too
         config.get("metrics", {}),
         config["epochs"],
         True,
