@@ -127,6 +127,7 @@ def _cmd_pretrain(args) -> int:
         data_dir=args.data_dir,
         text_column=args.text_column,
         strategy=args.strategy,
+        cpu_replicas=args.cpu_replicas,
     )
     state = "already complete" if result.already_complete else "done"
     metrics = ", ".join(
@@ -522,6 +523,11 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "mirrored", "one_device", "default"),
         help="distribution strategy (default: auto)",
+    )
+    p.add_argument(
+        "--cpu-replicas",
+        type=_positive_int,
+        help="split the CPU into N logical devices (MirroredStrategy without GPUs)",
     )
     p.set_defaults(handler=_cmd_pretrain)
 

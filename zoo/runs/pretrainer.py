@@ -48,6 +48,7 @@ def pretrain(
     data_dir: str | None = None,
     text_column: str | None = None,
     strategy: str = "auto",
+    cpu_replicas: int | None = None,
     verbose: int | str = "auto",
 ) -> TrainResult:
     """Pretrains `model_name`'s encoder on unlabeled text by masked-token prediction.
@@ -70,6 +71,7 @@ def pretrain(
         data_dir: str or None. tfds data directory.
         text_column: str or None. The text column of a CSV/TSV corpus.
         strategy: str. See `zoo.distribute.get_strategy`.
+        cpu_replicas: int or None. Split the CPU into logical devices first.
         verbose: int or "auto". Keras progress bar setting.
 
     Returns:
@@ -107,7 +109,7 @@ def pretrain(
         )
     resolved = spec.resolve_kwargs(overrides)  # rejects unknown keywords first
     mask_rate = corpora.check_mask_rate(mask_rate)
-    strat = distribute.get_strategy(strategy)
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
     chosen = recipes.get_recipe(RECIPE)
     chosen = chosen.replace(
         **{k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
