@@ -13,40 +13,48 @@ from zoo.cli import main
 LENGTH = 16  # the sentiment texts' length; the pretraining reads 24 positions
 
 
+def sentiment_texts():
+    train, _ = zoo.data.text.text_splits("sentiment")
+    return [t.decode() for t, _ in train.as_numpy_iterator()]
+
+
 @pytest.fixture(scope="module")
 def mlm_run(tmp_path_factory):
-    """A masked-LM pretraining run of transformer_encoder_tiny on the sentiment texts."""
-    run_dir = tmp_path_factory.mktemp("runs") / "mlm"
-    args = ["pretrain", "transformer_encoder_tiny", "--corpus", "sentiment", "--out", str(run_dir)]
+    """A masked-LM pretraining run of transformer_encoder_tiny on the 4,000 sentiment texts."""
+    folder = tmp_path_factory.mktemp("runs")
+    (folder / "reviews.txt").write_text("\n".join(sentiment_texts()) + "\n")
+    run_dir = folder / "mlm"
+    args = ["pretrain", "transformer_encoder_tiny", "--corpus", "reviews.txt", "--out", "mlm"]
     args += ["--epochs", "3", "--seed", "0", "--set", "sequence_length=24"]
-    assert main(args) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)  # a relative corpus path, as typed
+        assert main(args) == 0
     return run_dir
 
 
 def test_pretraining_learns_to_fill_in_masked_words(mlm_run, capsys):
     config = json.loads((mlm_run / "config.json").read_text())
     assert config["task"] == "masked_lm" and config["completed"]
+    assert config["dataset"] == str(mlm_run.parent / "reviews.txt")  # read from anywhere
     vocabulary = (mlm_run / "tokenizer" / "vocabulary.txt").read_text().split()
     assert vocabulary[-1] == "[MASK]" and config["overrides"]["vocabulary_size"] == len(vocabulary)
     # Guessing the most frequent word at every mask scores its share of the tokens.
-    train, _ = zoo.data.text.text_splits("sentiment")
-    words = Counter(w for t, _ in train.as_numpy_iterator() for w in t.decode().split())
+    words = Counter(w for text in sentiment_texts() for w in text.split())
     frequent = words.most_common(1)[0][1] / sum(words.values())
     accuracy = config["metrics"]["accuracy"]
     assert accuracy >= 2 * frequent, (accuracy, frequent)
-    assert config["metrics"]["examples"] == 1000
+    assert config["metrics"]["examples"] == 400  # every tenth line held out
 
     # The same command again finds the finished run; more epochs are another run.
+    corpus = mlm_run.parent / "reviews.txt"
     again = zoo.pretrain(
-        "transformer_encoder_tiny", "sentiment", mlm_run, epochs=3,
-        overrides={"sequence_length": 24},
-    )  # fmt: skip
+        "transformer_encoder_tiny", corpus, mlm_run, epochs=3, overrides={"sequence_length": 24}
+    )
     assert again.already_complete and again.metrics == config["metrics"]
     with pytest.raises(errors.RunDirError, match="finished run of 3 epochs; received epochs=4"):
         zoo.pretrain(
-            "transformer_encoder_tiny", "sentiment", mlm_run, epochs=4,
-            overrides={"sequence_length": 24},
-        )  # fmt: skip
+            "transformer_encoder_tiny", corpus, mlm_run, epochs=4, overrides={"sequence_length": 24}
+        )
 
     # A pretraining run has no classifier: evaluate says how to fine-tune from it.
     with pytest.raises(errors.RunDirError, match=r"masked_lm pretraining run .* --weights"):
@@ -60,11 +68,15 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(mlm_run, tmp_path):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
     assert model.transfer_report.skipped == ("logits/kernel", "logits/bias")
     assert model.zoo_vocabulary[-1] == "[MASK]"
-    # Built for shorter texts, the model keeps the first rows of the position table.
-    short = zoo.get_model("transformer_encoder_tiny", weights=str(mlm_run), sequence_length=LENGTH)
-    rows = pretrained.get_layer("embeddings").position_embedding.weights[0].numpy()
-    kept = short.backbone.get_layer("embeddings").position_embedding.weights[0].numpy()
-    np.testing.assert_array_equal(kept, rows[:LENGTH])
+    # Built for other lengths, the model takes the trained rows of the position table.
+    rows = position_table(pretrained)
+    for length in (LENGTH, 32):
+        other = zoo.get_model(
+            "transformer_encoder_tiny", weights=str(mlm_run), sequence_length=length
+        )
+        kept = position_table(other.backbone)
+        assert kept.shape == (length, rows.shape[1])
+        np.testing.assert_array_equal(kept[:24], rows[:length])
 
     # zoo train fits the model to sentiment's 16 tokens, and the run's tokenizer with it.
     result = zoo.train(
@@ -79,10 +91,16 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(mlm_run, tmp_path):
     assert zoo.training.load_tokenizer(tmp_path / "ft").vocabulary[-1] == "[MASK]"
 
 
+def position_table(backbone):
+    return backbone.get_layer("embeddings").position_embedding.weights[0].numpy()
+
+
 def test_a_model_without_per_token_features_is_refused_before_any_work(tmp_path, capsys):
     corpus = tmp_path / "notes.txt"
     with pytest.raises(errors.InvalidArgumentError, match="reads text; 'resnet20' takes image"):
         zoo.pretrain("resnet20", corpus, tmp_path / "r")
+    with pytest.raises(errors.InvalidArgumentError, match="'lstm' pools its tokens inside"):
+        zoo.pretrain("lstm", corpus, tmp_path / "r")  # the corpus is not even read
     with pytest.raises(errors.InvalidArgumentError, match="num_classes is set when fine-tuning"):
         zoo.pretrain(
             "transformer_encoder_tiny", corpus, tmp_path / "r", overrides={"num_classes": 3}

@@ -122,7 +122,7 @@ def _cmd_pretrain(args) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         overrides=_parse_overrides(args.set),
-        mask_rate=args.mask_rate,
+        **({"mask_rate": args.mask_rate} if args.mask_rate is not None else {}),
         seed=args.seed,
         data_dir=args.data_dir,
         text_column=args.text_column,
@@ -506,7 +506,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mask-rate",
         type=float,
-        default=0.15,
         help="share of the tokens to predict (default: 0.15, as BERT)",
     )
     p.add_argument(

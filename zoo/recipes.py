@@ -370,7 +370,8 @@ class Recipe:
             strategy: tf.distribute.Strategy or None. Compile in its scope.
             global_batch_size: int or None. Defaults to `batch_size`; the
                 learning rate is scaled to it.
-            **kwargs: passed to `model.compile` (e.g. `jit_compile`).
+            **kwargs: passed to `model.compile` (e.g. `jit_compile`, or a
+                `loss` / `metrics` in place of the recipe's).
 
         With `finetune`, the optimizer is built for every variable and runs
         the two-phase rate (see `learning_rate_schedule`, `zoo.finetune`);
@@ -399,11 +400,15 @@ class Recipe:
             lr_scales = finetune.layer_scales(model, self.finetune_layer_decay)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
+            settings = {
+                "loss": self.build_loss(),
+                "metrics": list(self.metrics),
+                "jit_compile": self.jit_compile,
+                **kwargs,  # the caller's loss or metrics win
+            }
             model.compile(
                 optimizer=self.build_optimizer(steps_per_epoch, global_batch_size, lr_scales),
-                loss=self.build_loss(),
-                metrics=list(self.metrics),
-                **{"jit_compile": self.jit_compile, **kwargs},
+                **settings,
             )
             if self.finetune:
                 # Keras' optimizer updates only the variables it was built

@@ -66,6 +66,12 @@ def build_from_run(spec, layout: RunLayout, overrides: dict):
     Raises:
         WeightsError: the run trained another model, has not finished, or
             its model cannot be loaded.
+
+    Example:
+
+    >>> model = build_from_run(registry.get_spec("lstm"), run_directory("runs/lstm"), {})
+    >>> len(model.zoo_vocabulary)
+    67
     """
     import keras  # here: `import zoo` stays free of Keras
 
@@ -78,14 +84,23 @@ def build_from_run(spec, layout: RunLayout, overrides: dict):
             f"start {config['model']!r} from this one."
         )
     if not config.get("completed") or not layout.final_model.is_file():
+        how = (
+            "rerun the same `zoo train` command (it resumes)"
+            if config.get("task") is None
+            else "rerun the same `zoo pretrain` command"
+        )
         raise WeightsError(
             f"Run {where!r} has not finished training (no {layout.final_model.name}): "
-            f"finish it with the same `zoo train` command (it resumes), then start from it."
+            f"{how}, then start from it. Accepted: a finished run directory."
         )
     try:
+        # Safe mode stays on; the family's classes are registered (the spec is).
         trained = keras.saving.load_model(str(layout.final_model), compile=False)
     except Exception as err:  # Keras raises many types for a bad archive
-        raise WeightsError(f"Cannot load the model of run {where!r}: {err}") from err
+        raise WeightsError(
+            f"Cannot load {str(layout.final_model)!r} of run {where!r}: {err}. Accepted: a "
+            f"finished run directory whose model.keras loads (zoo.load_model)."
+        ) from err
     if config.get("task") is None:
         model = transfer.adapt_from(spec, trained, config["overrides"], overrides, name=where)
     else:  # a pretraining run (zoo.pretrain): its backbone under a new head
@@ -98,12 +113,10 @@ def build_from_run(spec, layout: RunLayout, overrides: dict):
 
 def _from_backbone(spec, backbone, trained_kwargs: dict, overrides: dict, name: str):
     """`spec`'s model with `overrides`, its backbone's weights copied from `backbone`."""
-    model = spec.builder(**spec.resolve_kwargs({**trained_kwargs, **overrides}))
-    changed = {
-        key: (trained_kwargs.get(key), value)
-        for key, value in overrides.items()
-        if key in trained_kwargs and trained_kwargs[key] != value
-    }
+    trained = spec.resolve_kwargs(trained_kwargs)
+    wanted = spec.resolve_kwargs({**trained_kwargs, **overrides})
+    model = spec.builder(**wanted)
+    changed = {k: (trained.get(k), v) for k, v in wanted.items() if trained.get(k) != v}
     report = transfer.transfer_weights(backbone, model.backbone, name=name, changed=changed)
     in_backbone = {id(v) for v in model.backbone.weights}
     head = tuple(v.path for v in model.weights if id(v) not in in_backbone)
@@ -118,6 +131,11 @@ def read_config(layout: RunLayout) -> dict | None:
 
     Args:
         layout: RunLayout. A run directory.
+
+    Example:
+
+    >>> read_config(RunLayout("runs/r20"))["model"]
+    'resnet20'
     """
     try:
         config = json.loads(layout.config.read_text())

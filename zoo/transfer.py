@@ -5,9 +5,10 @@ Transfer learning starts from weights trained for another task. timm's rule
 shape matches is loaded; the classification head is left freshly
 initialised when the number of classes differs, and said so; the first
 convolution is adapted when the number of input channels differs (timm's
-`adapt_input_conv`), and a text encoder built for shorter sequences keeps
-the first rows of the position table. Any other shape difference is an
-error naming the variable and both shapes. A different spatial input size
+`adapt_input_conv`), and a text encoder built for another sequence length
+gets the trained rows of the position table (a longer one keeps its fresh
+rows beyond them). Any other shape difference is an error naming the
+variable and both shapes. A different spatial input size
 needs nothing: a convolutional network's weights do not depend on it.
 
 The weights are first loaded into a model built with the arguments they were
@@ -238,22 +239,33 @@ def transfer_weights(source, target, *, name: str, changed: dict) -> TransferRep
         elif dst is first_kernel and old[:-2] == new[:-2] and old[-1] == new[-1]:
             dst.assign(adapt_input_conv(np.asarray(src.value), new[-2]))
             adapted.append(dst.path)
-        elif _is_position_table(dst.path) and new[1:] == old[1:] and new[0] < old[0]:
-            # A shorter sequence_length reads positions 0..n-1: the table's first rows.
-            dst.assign(np.asarray(src.value)[: new[0]])
+        elif _is_position_table(dst.path) and new[1:] == old[1:]:
+            dst.assign(_position_rows(np.asarray(src.value), np.asarray(dst.value)))
             adapted.append(dst.path)
         else:
             raise WeightsError(
                 f"Cannot load weights {name!r} into the model built with {_describe(changed)}: "
                 f"variable {dst.path!r} has shape {new} in the model but {old} in the "
                 f"weights. Only the head (num_classes), the first convolution's input "
-                f"channels and a shorter position table (sequence_length) are adapted; drop "
-                f"the other changed arguments."
+                f"channels and the position table (sequence_length) are adapted; drop the "
+                f"other changed arguments."
             )
     report = TransferReport(name, tuple(loaded), tuple(skipped), tuple(adapted), dict(changed))
     if skipped or adapted:
         warnings.warn(report.message(), UserWarning, stacklevel=2)
     return report
+
+
+def _position_rows(trained, fresh):
+    """A position table of `fresh`'s length from a `trained` one of another length.
+
+    Positions 0..n-1 mean the same in both: a shorter table keeps the first
+    rows; a longer one takes all trained rows and keeps its own fresh
+    initialisation for the positions the weights never saw.
+    """
+    if len(fresh) <= len(trained):
+        return trained[: len(fresh)]
+    return np.concatenate([trained, fresh[len(trained) :]])
 
 
 def _is_position_table(path: str) -> bool:

@@ -71,3 +71,16 @@ def test_masked_batches_hide_tokens_and_keep_their_ids_as_targets(tmp_path):
 
     with pytest.raises(errors.InvalidArgumentError, match=r"mask_rate .* in \(0, 1\)"):
         corpus.masked_lm_pipeline(val, tokenizer, batch_size=4, training=True, mask_rate=1.5)
+
+
+def test_training_batches_are_masked_afresh_each_epoch(tmp_path):
+    # Ten copies of one text: any difference between two epochs is the masking's.
+    path = tmp_path / "same.txt"
+    path.write_text("\n".join(["one two three four five six seven eight"] * 10) + "\n")
+    train, _ = corpus.corpus_splits(path)
+    tokenizer = corpus.masked_lm_tokenizer(train, vocabulary_size=20, sequence_length=8)
+    batches = corpus.masked_lm_pipeline(
+        train, tokenizer, batch_size=9, training=True, mask_rate=0.4, seed=0
+    )
+    epochs = [np.asarray(next(iter(batches))[0]["token_ids"]) for _ in range(2)]
+    assert not np.array_equal(*epochs)

@@ -161,7 +161,7 @@ def dataset_info(
 
 
 def recorded_name(name) -> str:
-    """How a run records a dataset: a folder or CSV/TSV file by its absolute path.
+    """How a run records a dataset: a folder, CSV/TSV or `.txt` file by its absolute path.
 
     A run is evaluated, exported and resumed from any working directory, so
     `photos/` must not be read against the directory of a later call. Named
@@ -177,9 +177,14 @@ def recorded_name(name) -> str:
     >>> recorded_name("photos/")      # run from /home/me
     '/home/me/photos'
     """
-    if folder.is_folder_dataset(name) or text.is_table_file(name):
+    if folder.is_folder_dataset(name) or text.is_table_file(name) or _is_text_file(name):
         return str(Path(name).resolve())
     return str(name)
+
+
+def _is_text_file(name) -> bool:
+    # A `.txt` corpus of masked-LM pretraining (`zoo.data.corpus`).
+    return str(name).lower().endswith(".txt") and Path(name).is_file()
 
 
 def recorded_dir(data_dir) -> str | None:

@@ -28,7 +28,7 @@ from zoo import errors, validation
 from zoo.data import text
 from zoo.data.pipeline import _AUTOTUNE, finish, shuffled
 from zoo.data.tokenizers import WordTokenizer
-from zoo.nlp.masked_lm import MASK
+from zoo.nlp.masked_lm import MASK, MASK_RATE
 
 # Every VALIDATION_EVERY-th line of a .txt corpus is held out for validation.
 VALIDATION_EVERY = 10
@@ -39,6 +39,11 @@ def is_text_file(corpus) -> bool:
 
     Args:
         corpus: str or Path.
+
+    Example:
+
+    >>> is_text_file("notes.txt"), is_text_file("reviews.csv")
+    (True, False)
     """
     return str(corpus).lower().endswith(".txt")
 
@@ -55,6 +60,10 @@ def corpus_splits(corpus, *, data_dir=None, table_columns=None):
     Raises:
         DatasetNotAvailableError: the `.txt` file does not exist.
         DataFileError: it holds fewer than `VALIDATION_EVERY` texts.
+
+    Example:
+
+    >>> train, val = corpus_splits("notes.txt")   # 100 lines: 90 and 10 texts
     """
     if not is_text_file(corpus):
         train, val = text.text_splits(corpus, data_dir, table_columns)
@@ -71,7 +80,8 @@ def corpus_splits(corpus, *, data_dir=None, table_columns=None):
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
     except (OSError, UnicodeDecodeError) as err:
         raise errors.DataFileError(
-            f"Cannot read corpus {str(corpus)!r} as UTF-8 text: {err}"
+            f"Cannot read corpus {str(corpus)!r} as UTF-8 text: {err}. Accepted: a UTF-8 "
+            f".txt file with one text per line."
         ) from err
     texts = [line for line in lines if line]
     if len(texts) < VALIDATION_EVERY:
@@ -93,6 +103,11 @@ def check_mask_rate(mask_rate) -> float:
 
     Args:
         mask_rate: object. What the caller passed.
+
+    Example:
+
+    >>> check_mask_rate(0.15)
+    0.15
     """
     ok = isinstance(mask_rate, (int, float)) and not isinstance(mask_rate, bool)
     if not ok or not 0 < mask_rate < 1:
@@ -119,6 +134,12 @@ def masked_lm_tokenizer(texts, *, vocabulary_size: int, sequence_length: int) ->
         texts: tf.data.Dataset of scalar strings, or a list of str.
         vocabulary_size: int. Largest vocabulary, padding, unknown and mask included.
         sequence_length: int. Ids per text.
+
+    Example:
+
+    >>> masked_lm_tokenizer(["the plot was clever"], vocabulary_size=100,
+    ...                     sequence_length=8).vocabulary[-1]
+    '[MASK]'
     """
     vocabulary_size = validation.check_positive_int("vocabulary_size", vocabulary_size, minimum=4)
     words = WordTokenizer.adapt(
@@ -133,7 +154,7 @@ def masked_lm_pipeline(
     *,
     batch_size: int,
     training: bool,
-    mask_rate: float = 0.15,
+    mask_rate: float = MASK_RATE,
     seed: int | None = None,
     strategy=None,
 ):
@@ -152,6 +173,11 @@ def masked_lm_pipeline(
     Returns:
         A prefetched dataset for `MaskedLanguageModel.fit`: `mask_weights`
         is 0 on the padding of `mask_positions`, so those count for nothing.
+
+    Example:
+
+    >>> inputs, mask_ids, mask_weights = next(iter(masked_lm_pipeline(
+    ...     val, tokenizer, batch_size=64, training=False)))
     """
     import keras_hub
     import tensorflow as tf

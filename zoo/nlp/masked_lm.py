@@ -44,6 +44,10 @@ def check_backbone(backbone, model_name: str = "") -> None:
 
     Raises:
         InvalidArgumentError: it has no per-token features or token embedding.
+
+    Example:
+
+    >>> check_backbone(zoo.get_model("lstm").backbone, "lstm")   # raises: it pools inside
     """
     if callable(getattr(backbone, "token_features", None)) and hasattr(backbone, "token_embedding"):
         return

@@ -25,6 +25,7 @@ import random
 import shutil
 
 from zoo import data, distribute, errors, factory, recipes, registry
+from zoo.nlp.masked_lm import MASK_RATE, MaskedLanguageModel, check_backbone
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
 from zoo.runs.trainer import TrainResult, _check_finite, _finished, _seed_everything
@@ -32,7 +33,17 @@ from zoo.runs.trainer import TrainResult, _check_finite, _finished, _seed_everyt
 TASK = "masked_lm"
 RECIPE = "masked_lm"
 # What makes two calls the same pretraining run (a rerun returns the finished one).
-IDENTITY = ("model", "task", "overrides", "dataset", "recipe_name", "batch_size", "mask_rate")
+IDENTITY = (
+    "model",
+    "task",
+    "requested",
+    "dataset",
+    "data_dir",
+    "table_columns",
+    "recipe_name",
+    "batch_size",
+    "mask_rate",
+)
 
 
 def pretrain(
@@ -43,7 +54,7 @@ def pretrain(
     epochs: int | None = None,
     batch_size: int | None = None,
     overrides: dict | None = None,
-    mask_rate: float = 0.15,
+    mask_rate: float = MASK_RATE,
     seed: int | None = None,
     data_dir: str | None = None,
     text_column: str | None = None,
@@ -92,7 +103,6 @@ def pretrain(
     >>> result.metrics["accuracy"]      # of the masked words, on held-out texts
     """
     from zoo.data import corpus as corpora
-    from zoo.nlp.masked_lm import MaskedLanguageModel, check_backbone
 
     spec = registry.get_spec(model_name)
     if not spec.input.needs_tokenizer:
@@ -108,8 +118,17 @@ def pretrain(
             f"(zoo train --weights RUN). Received: num_classes={overrides['num_classes']!r}"
         )
     resolved = spec.resolve_kwargs(overrides)  # rejects unknown keywords first
+    # A throwaway tiny build: a model whose encoder pools inside is refused before any work.
+    check_backbone(factory.get_model(model_name, **spec.tiny_kwargs).backbone, model_name)
     mask_rate = corpora.check_mask_rate(mask_rate)
     strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
+    if distribute.is_multi_worker(strat):
+        raise errors.StrategyError(
+            "zoo pretrain runs on one machine (one or more devices); a multi-worker cluster "
+            "(TF_CONFIG with several workers) is not supported yet. Received: "
+            f"strategy={strategy!r} with a cluster; accepted: auto, mirrored, one_device, "
+            "default on one machine (unset TF_CONFIG)."
+        )
     chosen = recipes.get_recipe(RECIPE)
     chosen = chosen.replace(
         **{k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
@@ -120,22 +139,13 @@ def pretrain(
     run = RunDir(run_dir)
     run.check_writable()
     with run.lock():
-        train_texts, val_texts = corpora.corpus_splits(
-            corpus, data_dir=data_dir, table_columns=columns
-        )
-        tokenizer = corpora.masked_lm_tokenizer(
-            train_texts,
-            vocabulary_size=resolved["vocabulary_size"],
-            sequence_length=resolved["sequence_length"],
-        )
-        # The embedding holds exactly the vocabulary, so a fine-tuned model has no unused rows.
-        overrides["vocabulary_size"] = tokenizer.vocabulary_size
         config = {
             "model": model_name,
             "task": TASK,
-            "overrides": overrides,
+            "requested": dict(overrides),  # the builder arguments asked for
             "dataset": data.recorded_name(corpus),
             "data_dir": data.recorded_dir(data_dir),
+            "table_columns": columns,
             "recipe_name": chosen.name,
             "recipe": chosen.to_dict(),
             "epochs": chosen.epochs,
@@ -143,7 +153,6 @@ def pretrain(
             "mask_rate": mask_rate,
             "strategy": strategy,
             "replicas": distribute.num_replicas(strat),
-            "table_columns": columns,
         }
         previous = run.read_config() if run.has_config() else None
         if previous is not None:
@@ -153,37 +162,68 @@ def pretrain(
         seed = config["seed"] = random.SystemRandom().randrange(2**31) if seed is None else seed
         _seed_everything(seed, False)
 
-        with strat.scope():
-            model = factory.get_model(model_name, **{**overrides, "num_classes": 2})
-            check_backbone(model.backbone, model_name)
-            mlm = MaskedLanguageModel(model.backbone, name=f"{model_name}_masked_lm")
-        common = dict(tokenizer=tokenizer, batch_size=chosen.batch_size, mask_rate=mask_rate)
-        train_ds = corpora.masked_lm_pipeline(
-            train_texts, training=True, seed=seed, strategy=strat, **common
+        train_texts, val_texts = corpora.corpus_splits(
+            corpus, data_dir=data_dir, table_columns=columns
         )
-        val_ds = corpora.masked_lm_pipeline(val_texts, training=False, strategy=strat, **common)
-        steps = len(train_ds)
-        chosen.compile(mlm, steps_per_epoch=steps, strategy=strat, weighted_metrics=_accuracy())
-        # Starts over: the masks and the shuffle are not replayed step by step.
-        run.start(config, tokenizer)
-        callbacks = chosen.callbacks(run.root)
+        tokenizer = corpora.masked_lm_tokenizer(
+            train_texts,
+            vocabulary_size=resolved["vocabulary_size"],
+            sequence_length=resolved["sequence_length"],
+        )
+        # The embedding holds exactly the vocabulary, so a fine-tuned model has no unused rows.
+        config["overrides"] = {**overrides, "vocabulary_size": tokenizer.vocabulary_size}
+        with strat.scope():
+            model = factory.get_model(model_name, **config["overrides"])
+            mlm = MaskedLanguageModel(model.backbone, name=f"{model_name}_masked_lm")
+
+        def pipeline(texts, training):
+            return corpora.masked_lm_pipeline(
+                texts,
+                tokenizer,
+                batch_size=chosen.batch_size,
+                training=training,
+                mask_rate=mask_rate,
+                seed=seed,
+                strategy=strat,
+            )
+
+        train_ds, val_ds = pipeline(train_texts, True), pipeline(val_texts, False)
+        chosen.compile(
+            mlm,
+            steps_per_epoch=len(train_ds),
+            strategy=strat,
+            loss=_masked_loss(),
+            weighted_metrics=_accuracy(),
+        )
+        run.start(config, tokenizer)  # starts over: masks and shuffle are not replayed
         history = mlm.fit(
             train_ds,
             validation_data=val_ds,
             epochs=chosen.epochs,
-            callbacks=callbacks,
+            callbacks=chosen.callbacks(run.root),
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; Keras would only warn
         )
         _check_finite(history.history.get("loss", []), run, chosen)
         run.save_model(mlm)
-        final = mlm.evaluate(val_ds, verbose=0, return_dict=True)
+        # A fresh validation pipeline, never fit's own copy (see zoo.runs.trainer).
+        final = mlm.evaluate(pipeline(val_texts, False), verbose=0, return_dict=True)
         metrics = {k: round(float(v), 4) for k, v in final.items()}
         metrics["examples"] = int(val_texts.reduce(0, lambda count, _: count + 1))
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         shutil.rmtree(run.backup, ignore_errors=True)
         return TrainResult(run.root, mlm, metrics, chosen.epochs, False)
+
+
+def _masked_loss():
+    import keras
+
+    # The mean over the masked tokens: the zero-weight padding of
+    # `mask_positions` would otherwise dilute it.
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="mean_with_sample_weight"
+    )
 
 
 def _accuracy():

@@ -212,6 +212,11 @@ class RunDir(RunLayout):
             RunDirError: no model yet; a pretraining run; a file that is
                 corrupt, or that `safe_mode` refused because loading it could
                 execute code.
+
+        Example:
+
+        >>> RunDir("runs/r20").load_model().name
+        'resnet20'
         """
         config = self.read_config() if check_task and self.has_config() else {}
         if config.get("task") is not None:

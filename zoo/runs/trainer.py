@@ -500,13 +500,19 @@ def _run_tokenizer(run: RunDir, spec, model, weights, teacher, adapt):
 
 
 def _within(tokenizer, model):
-    """`tokenizer`, cut to the longest input `model` reads (the same vocabulary).
+    """`tokenizer` at the sequence length `model` was built with (the same vocabulary).
 
     Weights pretrained on 128 ids fine-tune on a dataset of short texts with
-    a shorter position table (`zoo.transfer`); their tokenizer follows.
+    a shorter position table (`zoo.transfer`), and an LSTM's weights on
+    longer texts: their tokenizer follows, so no text is cut short of what
+    the model reads.
     """
-    length = getattr(getattr(model, "backbone", None), "sequence_length", None)
-    if not length or tokenizer.sequence_length <= length:
+    backbone = getattr(model, "backbone", None)
+    # zoo's encoders say sequence_length; keras-hub's BERT max_sequence_length.
+    length = getattr(backbone, "sequence_length", None) or getattr(
+        backbone, "max_sequence_length", None
+    )
+    if not length or tokenizer.sequence_length == length:
         return tokenizer
     return type(tokenizer)(tokenizer.vocabulary, length)
 
