@@ -2,8 +2,8 @@
 
 Usage:
 
-    python benchmarks/pretrain_then_finetune.py [--labeled 64] [--pretrain-epochs 10]
-        [--epochs 20] [--batch-size 16] [--model transformer_encoder_tiny] [--out bench-runs]
+    python benchmarks/pretrain_then_finetune.py [--labeled 256] [--pretrain-epochs 10]
+        [--epochs 30] [--batch-size 16] [--model transformer_encoder_tiny] [--out bench-runs]
 
 The embedded `sentiment` dataset plays both roles: its 4,000 training texts,
 labels dropped, are the unlabeled corpus (`zoo.pretrain`); `--labeled` of
@@ -31,14 +31,14 @@ def main(argv=None) -> int:
 
     Example:
 
-    >>> main(["--labeled", "64", "--pretrain-epochs", "10"])
+    >>> main(["--labeled", "256", "--pretrain-epochs", "10"])
     0
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="transformer_encoder_tiny", help="a text encoder")
-    parser.add_argument("--labeled", type=int, default=64, help="labeled training texts")
+    parser.add_argument("--labeled", type=int, default=256, help="labeled training texts")
     parser.add_argument("--pretrain-epochs", type=int, default=10, help="masked-LM epochs")
-    parser.add_argument("--epochs", type=int, default=20, help="classifier epochs, both arms")
+    parser.add_argument("--epochs", type=int, default=30, help="classifier epochs, both arms")
     parser.add_argument("--batch-size", type=int, default=16, help="classifier batch, both arms")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run")
     parser.add_argument("--out", default="bench-runs/pretraining", help="run directories")

@@ -109,3 +109,20 @@ def test_a_missing_file_or_an_unregistered_class_is_named(tmp_path):
         tmp_path / "custom.keras", custom_objects={"Unregistered": Unregistered}
     )
     assert isinstance(loaded.layers[-1], Unregistered)
+
+
+def test_an_uncompiled_load_of_a_trained_bert_is_silent(tmp_path):
+    # keras-hub task models compile a default optimizer when rebuilt; Keras then
+    # warns that the saved training optimizer's state does not fit it.
+    import warnings
+
+    spec = zoo.registry.get_spec("bert_tiny")
+    model = zoo.get_model("bert_tiny", **spec.tiny_kwargs)
+    zoo.get_recipe("bert_text").compile(model, steps_per_epoch=1)
+    batch = type(spec.input).from_model(model).random_batch(2)
+    model.fit(batch, np.array([0, 1]), verbose=0)
+    model.save(tmp_path / "bert.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = zoo.load_model(tmp_path / "bert.keras", compile=False)
+    assert loaded.count_params() == model.count_params()

@@ -104,10 +104,7 @@ def _cmd_train(args) -> int:
     state = (
         "already complete" if result.already_complete else "resumed" if result.resumed else "done"
     )
-    metrics = ", ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
-    )
-    print(f"training {state}: {result.epochs} epochs, validation {metrics}")
+    print(f"training {state}: {result.epochs} epochs, validation {_figures(result.metrics)}")
     print(f"run directory: {result.run_dir}")
     return 0
 
@@ -130,13 +127,18 @@ def _cmd_pretrain(args) -> int:
         cpu_replicas=args.cpu_replicas,
     )
     state = "already complete" if result.already_complete else "done"
-    metrics = ", ".join(
-        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.metrics.items()
-    )
-    print(f"pretraining {state}: {result.epochs} epochs, masked tokens of held-out texts {metrics}")
+    figures = _figures(result.metrics)
+    print(f"pretraining {state}: {result.epochs} epochs, masked words of held-out texts {figures}")
     print(f"run directory: {result.run_dir}")
     print(f"fine-tune from it: zoo train {args.name} --dataset DATASET --weights {result.run_dir}")
     return 0
+
+
+def _figures(metrics: dict) -> str:
+    """`loss=0.1234, accuracy=0.9700, examples=360`: a run's metrics on one line."""
+    return ", ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+    )
 
 
 def _cmd_evaluate(args) -> int:

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import zipfile
 
 from zoo import errors, registry
 
+# Keras' warning when a loaded model's optimizer differs from the saved one's.
+OPTIMIZER_MISMATCH = r"Skipping variable loading for optimizer "
 _CORRUPT_HELP = "The file is corrupt or truncated; restore it, or save (retrain) the model again."
 _SAFE_MODE_HELP = (
     "safe_mode=True (Keras' default, which zoo keeps) refuses any part of a file whose "
@@ -78,9 +81,16 @@ def load_model(path, *, compile: bool = True, safe_mode: bool = True, custom_obj
             )
     registry.load_families()  # registers every zoo Keras class
     try:
-        return keras.saving.load_model(
-            path_str, compile=compile, safe_mode=safe_mode, custom_objects=custom_objects
-        )
+        with warnings.catch_warnings():
+            if not compile:
+                # keras-hub task models compile a default optimizer when built, so
+                # Keras offers it the saved training optimizer's state, which an
+                # uncompiled load does not use ("Skipping variable loading for
+                # optimizer 'adam_1', because it has 2 variables ...").
+                warnings.filterwarnings("ignore", message=OPTIMIZER_MISMATCH, category=UserWarning)
+            return keras.saving.load_model(
+                path_str, compile=compile, safe_mode=safe_mode, custom_objects=custom_objects
+            )
     except Exception as err:  # every failure is reported as a ZooError below
         raise _load_error(path_str, err) from err
 

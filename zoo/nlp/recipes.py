@@ -3,7 +3,7 @@
 The models name them in `register_model(recipe=..., dataset_recipes=...)`.
 """
 
-from zoo.recipes import Recipe, register_recipe
+from zoo.recipes import Recipe, get_recipe, register_recipe
 
 register_recipe(
     Recipe(
@@ -81,22 +81,16 @@ register_recipe(
         finetune_layer_decay=0.8,
     )
 )
+# The transformer_text rates, for 20 epochs of masked words: logits out, and
+# no recipe metric (zoo.pretrain counts accuracy over the masked tokens only).
 register_recipe(
-    Recipe(
-        "masked_lm",
+    get_recipe("transformer_text").replace(
+        name="masked_lm",
         description="Masked-language-model pretraining (Devlin et al. 2019's first task): "
         "AdamW 5e-4 at batch 64, weight decay 0.01, linear warmup over the first epoch then "
         "linear decay to 0, 20 epochs; the model outputs logits, accuracy is over the masked "
         "tokens.",
-        optimizer="adamw",
-        learning_rate=5e-4,
-        reference_batch=64,
-        lr_scaling="sqrt",
-        weight_decay=0.01,
-        warmup_epochs=1,
-        schedule="linear",
         epochs=20,
-        batch_size=64,
         from_logits=True,
         metrics=(),
     )
