@@ -1,6 +1,8 @@
 """Pretrain, then fine-tune: `zoo pretrain` on unlabeled text, `zoo train --weights RUN`."""
 
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
@@ -106,3 +108,23 @@ def test_a_model_without_per_token_features_is_refused_before_any_work(tmp_path,
             "transformer_encoder_tiny", corpus, tmp_path / "r", overrides={"num_classes": 3}
         )
     assert not (tmp_path / "r").exists()
+
+
+def test_pretraining_over_two_logical_cpus(tmp_path):
+    # A fresh process: the CPU is split into two devices before TensorFlow starts.
+    lines = [f"word{i % 7} and word{i % 5} then word{i % 3}" for i in range(200)]
+    (tmp_path / "notes.txt").write_text("\n".join(lines) + "\n")
+    args = ["pretrain", "transformer_encoder_tiny", "--corpus", "notes.txt", "--out", "mlm"]
+    args += ["--epochs", "1", "--set", "sequence_length=8", "--batch-size", "16"]
+    args += ["--strategy", "mirrored", "--cpu-replicas", "2", "--seed", "0"]
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pretraining done: 1 epochs" in done.stdout
+    config = json.loads((tmp_path / "mlm" / "config.json").read_text())
+    assert config["replicas"] == 2 and config["completed"]

@@ -118,10 +118,11 @@ def pretrain(
             f"(zoo train --weights RUN). Received: num_classes={overrides['num_classes']!r}"
         )
     resolved = spec.resolve_kwargs(overrides)  # rejects unknown keywords first
+    mask_rate = corpora.check_mask_rate(mask_rate)
+    # Before any TensorFlow op: CPU splits and multi-worker clusters need that.
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
     # A throwaway tiny build: a model whose encoder pools inside is refused before any work.
     check_backbone(factory.get_model(model_name, **spec.tiny_kwargs).backbone, model_name)
-    mask_rate = corpora.check_mask_rate(mask_rate)
-    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
     if distribute.is_multi_worker(strat):
         raise errors.StrategyError(
             "zoo pretrain runs on one machine (one or more devices); a multi-worker cluster "
