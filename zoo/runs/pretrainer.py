@@ -210,7 +210,7 @@ def pretrain(
         # A fresh validation pipeline, never fit's own copy (see zoo.runs.trainer).
         final = mlm.evaluate(pipeline(val_texts, False), verbose=0, return_dict=True)
         metrics = {k: round(float(v), 4) for k, v in final.items()}
-        metrics["examples"] = int(val_texts.reduce(0, lambda count, _: count + 1))
+        metrics["examples"] = _count(val_texts)
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
         shutil.rmtree(run.backup, ignore_errors=True)
@@ -232,3 +232,9 @@ def _accuracy():
 
     # Weighted: the padding of `mask_positions` has weight 0 and must not count.
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def _count(ds) -> int:
+    """Examples in an unbatched dataset: its cardinality, else counted."""
+    known = int(ds.cardinality())
+    return known if known >= 0 else sum(1 for _ in ds)
