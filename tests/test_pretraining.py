@@ -110,6 +110,14 @@ def test_a_model_without_per_token_features_is_refused_before_any_work(tmp_path,
     assert not (tmp_path / "r").exists()
 
 
+def test_a_cluster_is_refused_before_connecting(tmp_path, monkeypatch):
+    workers = {"worker": ["localhost:1", "localhost:2"]}
+    config = {"cluster": workers, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(config))
+    with pytest.raises(errors.StrategyError, match="multi-worker cluster .* not supported"):
+        zoo.pretrain("transformer_encoder_tiny", tmp_path / "notes.txt", tmp_path / "r")
+
+
 def test_pretraining_over_two_logical_cpus(tmp_path):
     # A fresh process: the CPU is split into two devices before TensorFlow starts.
     lines = [f"word{i % 7} and word{i % 5} then word{i % 3}" for i in range(200)]

@@ -119,17 +119,18 @@ def pretrain(
         )
     resolved = spec.resolve_kwargs(overrides)  # rejects unknown keywords first
     mask_rate = corpora.check_mask_rate(mask_rate)
-    # Before any TensorFlow op: CPU splits and multi-worker clusters need that.
-    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
-    # A throwaway tiny build: a model whose encoder pools inside is refused before any work.
-    check_backbone(factory.get_model(model_name, **spec.tiny_kwargs).backbone, model_name)
-    if distribute.is_multi_worker(strat):
+    if strategy == "multi_worker" or (strategy == "auto" and distribute.cluster_size() > 1):
+        # Refused before the strategy connects to the cluster (it would wait for the others).
         raise errors.StrategyError(
             "zoo pretrain runs on one machine (one or more devices); a multi-worker cluster "
             "(TF_CONFIG with several workers) is not supported yet. Received: "
             f"strategy={strategy!r} with a cluster; accepted: auto, mirrored, one_device, "
             "default on one machine (unset TF_CONFIG)."
         )
+    # Before any TensorFlow op: CPU splits need that.
+    strat = distribute.get_strategy(strategy, cpu_replicas=cpu_replicas)
+    # A throwaway tiny build: a model whose encoder pools inside is refused before any work.
+    check_backbone(factory.get_model(model_name, **spec.tiny_kwargs).backbone, model_name)
     chosen = recipes.get_recipe(RECIPE)
     chosen = chosen.replace(
         **{k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}
