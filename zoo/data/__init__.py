@@ -177,14 +177,10 @@ def recorded_name(name) -> str:
     >>> recorded_name("photos/")      # run from /home/me
     '/home/me/photos'
     """
-    if folder.is_folder_dataset(name) or text.is_table_file(name) or _is_text_file(name):
+    corpus = text.is_text_file(name) and Path(name).is_file()  # of masked-LM pretraining
+    if folder.is_folder_dataset(name) or text.is_table_file(name) or corpus:
         return str(Path(name).resolve())
     return str(name)
-
-
-def _is_text_file(name) -> bool:
-    # A `.txt` corpus of masked-LM pretraining (`zoo.data.corpus`).
-    return str(name).lower().endswith(".txt") and Path(name).is_file()
 
 
 def recorded_dir(data_dir) -> str | None:

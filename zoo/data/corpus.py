@@ -34,20 +34,6 @@ from zoo.nlp.masked_lm import MASK, MASK_RATE
 VALIDATION_EVERY = 10
 
 
-def is_text_file(corpus) -> bool:
-    """Whether `corpus` names a plain-text corpus file (`.txt`).
-
-    Args:
-        corpus: str or Path.
-
-    Example:
-
-    >>> is_text_file("notes.txt"), is_text_file("reviews.csv")
-    (True, False)
-    """
-    return str(corpus).lower().endswith(".txt")
-
-
 def corpus_splits(corpus, *, data_dir=None, table_columns=None):
     """Unbatched scalar-string `(train, validation)` datasets of a corpus.
 
@@ -65,7 +51,7 @@ def corpus_splits(corpus, *, data_dir=None, table_columns=None):
 
     >>> train, val = corpus_splits("notes.txt")   # 100 lines: 90 and 10 texts
     """
-    if not is_text_file(corpus):
+    if not text.is_text_file(corpus):
         train, val = text.text_splits(corpus, data_dir, table_columns)
         return train.map(_text_only), val.map(_text_only)
     import tensorflow as tf

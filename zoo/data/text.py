@@ -36,6 +36,20 @@ def is_table_file(name) -> bool:
     )
 
 
+def is_text_file(name) -> bool:
+    """Whether `name` names a plain-text corpus file (`.txt`), existing or not.
+
+    Args:
+        name: str or Path.
+
+    Example:
+
+    >>> is_text_file("notes.txt"), is_text_file("reviews.csv")
+    (True, False)
+    """
+    return isinstance(name, (str, Path)) and str(name).lower().endswith(".txt")
+
+
 def read_table(path, *, text_column: str = "text", label_column: str = "label"):
     """Reads a CSV/TSV file into texts, integer labels and sorted class names.
 
