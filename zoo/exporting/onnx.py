@@ -4,7 +4,9 @@ tf2onnx's `from_keras` does not work with Keras 3, so Keras' exporter (which
 drives tf2onnx internally) is the supported path. It needs float32 weights:
 a mixed-precision model is rebuilt in float32 with the same weights first.
 Each Keras LayerNorm, which tf2onnx spells out as 12 nodes, is then replaced
-by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`).
+by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`), and each
+Keras attention core by one onnxruntime `MultiHeadAttention` node
+(`zoo.exporting.onnx_attention`).
 """
 
 from __future__ import annotations
@@ -83,9 +85,11 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
         model.export(str(path), format="onnx", verbose=False, opset_version=opset)
     import onnx  # imported here: `zoo.exporting.formats` stays light for `zoo bench`
 
+    from zoo.exporting.onnx_attention import fuse_attention
     from zoo.exporting.onnx_layernorm import fuse_layer_norms
 
     graph = onnx.load(str(path))
-    if fuse_layer_norms(graph):
+    # Both rewrites run (no short-circuit): each returns how many it fused.
+    if sum([fuse_layer_norms(graph), fuse_attention(graph)]):
         onnx.save(graph, str(path))
     return path

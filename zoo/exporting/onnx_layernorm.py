@@ -30,6 +30,16 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from zoo.exporting.onnx_graph import (
+    Constants,
+    inferred_shapes,
+    is_op,
+    opset_version,
+    remove_dead_nodes,
+    set_nodes,
+    with_scalar,
+)
+
 
 def fuse_layer_norms(model: onnx.ModelProto) -> int:
     """Replaces each Keras 3 LayerNorm subgraph of `model` (in place).
@@ -41,20 +51,14 @@ def fuse_layer_norms(model: onnx.ModelProto) -> int:
         int. How many LayerNorms were fused (0: the graph is unchanged).
     """
     graph = model.graph
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if opset < 17:  # LayerNormalization is new in opset 17
+    if opset_version(model) < 17:  # LayerNormalization is new in opset 17
         return 0
-    inferred = onnx.shape_inference.infer_shapes(model).graph
     # Shapes come from ONNX shape inference: a GlobalAveragePool is a mean over
     # the last axis only when its input is rank 3, and gamma and beta must
     # hold one value per feature of that axis (None: a size it cannot tell).
-    shapes = {
-        v.name: [d.dim_value or None for d in v.type.tensor_type.shape.dim]
-        for v in [*inferred.value_info, *inferred.input]
-        if v.type.tensor_type.HasField("shape")
-    }
+    shapes = inferred_shapes(model)
     producer = {out: node for node in graph.node for out in node.output}
-    consts = _Constants(graph)
+    consts = Constants(graph)
     nodes, fused = [], 0
     for node in graph.node:
         found = _match(node, producer, consts, shapes)
@@ -79,8 +83,8 @@ def fuse_layer_norms(model: onnx.ModelProto) -> int:
             )
         )
     if fused:
-        _set_nodes(graph, nodes)
-        _remove_dead_nodes(graph)
+        set_nodes(graph, nodes)
+        remove_dead_nodes(graph)
     return fused
 
 
@@ -98,7 +102,7 @@ def _match(add, producer, consts, shapes):
         return None
     for left, right in (add.input, add.input[::-1]):
         scaled, shifted = producer.get(left), producer.get(right)
-        if not (_is(scaled, "Mul") and _is(shifted, "Add")):
+        if not (is_op(scaled, "Mul") and is_op(shifted, "Add")):
             continue
         for x, inv in (scaled.input, scaled.input[::-1]):
             found = _match_inv(x, inv, producer, consts, shapes)
@@ -120,7 +124,7 @@ def _match(add, producer, consts, shapes):
 def _match_inv(x, inv, producer, consts, shapes):
     """`(mean, gamma, eps)` if `inv` is `rsqrt(var(x) + eps) * gamma`, else None."""
     mul = producer.get(inv)
-    if not _is(mul, "Mul"):
+    if not is_op(mul, "Mul"):
         return None
     for r, g in (mul.input, mul.input[::-1]):
         gamma = consts.get(g)
@@ -129,17 +133,17 @@ def _match_inv(x, inv, producer, consts, shapes):
             continue
         sqrt = _parent(recip, "Reciprocal", producer)
         plus = _parent(sqrt, "Sqrt", producer)
-        if not _is(plus, "Add"):
+        if not is_op(plus, "Add"):
             continue
-        var_name, eps = _with_scalar(plus, consts)
+        var_name, eps = with_scalar(plus, consts)
         var = producer.get(var_name)
         if not _is_last_axis_mean(var, shapes):
             continue
         square = producer.get(var.input[0])
-        if not _is(square, "Mul") or square.input[0] != square.input[1]:
+        if not is_op(square, "Mul") or square.input[0] != square.input[1]:
             continue
         diff = producer.get(square.input[0])
-        if not _is(diff, "Sub") or diff.input[0] != x:
+        if not is_op(diff, "Sub") or diff.input[0] != x:
             continue
         mean = producer.get(diff.input[1])
         if _is_last_axis_mean(mean, shapes) and mean.input[0] == x and eps is not None and eps > 0:
@@ -151,10 +155,10 @@ def _shifted_beta(shifted, mean, inv, producer, consts):
     """beta if `shifted` is `Add(Mul(Neg(mean), inv), beta)`, else None."""
     for m, b in (shifted.input, shifted.input[::-1]):
         mul, beta = producer.get(m), consts.get(b)
-        if beta is not None and _is(mul, "Mul") and inv in mul.input:
+        if beta is not None and is_op(mul, "Mul") and inv in mul.input:
             other = mul.input[1] if mul.input[0] == inv else mul.input[0]
             neg = producer.get(other)
-            if _is(neg, "Neg") and neg.input[0] == mean:
+            if is_op(neg, "Neg") and neg.input[0] == mean:
                 return beta
     return None
 
@@ -162,9 +166,9 @@ def _shifted_beta(shifted, mean, inv, producer, consts):
 def _is_last_axis_mean(node, shapes) -> bool:
     """A mean over the last axis that keeps it (as size 1)."""
     rank = len(shapes[node.input[0]]) if node is not None and node.input[0] in shapes else None
-    if _is(node, "GlobalAveragePool"):
+    if is_op(node, "GlobalAveragePool"):
         return rank == 3
-    if _is(node, "ReduceMean") and len(node.input) == 1:  # opset 17: axes is an attribute
+    if is_op(node, "ReduceMean") and len(node.input) == 1:  # opset 17: axes is an attribute
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         return attrs.get("keepdims", 1) == 1 and list(attrs.get("axes", [])) in (
             [-1],
@@ -173,69 +177,10 @@ def _is_last_axis_mean(node, shapes) -> bool:
     return False
 
 
-def _with_scalar(node, consts):
-    """`(other input, float)` if one input of `node` is a constant scalar."""
-    for value, other in (node.input, node.input[::-1]):
-        array = consts.get(value)
-        if array is not None and array.size == 1:
-            return other, float(array.reshape(()))
-    return None, None
-
-
-class _Constants:
-    """The graph's initializers as numpy arrays, converted when asked for (a
-    BERT-base file holds 400 MB of them; a LayerNorm match reads a few)."""
-
-    def __init__(self, graph):
-        self._tensors = {t.name: t for t in graph.initializer}
-
-    def get(self, name):
-        tensor = self._tensors.get(name)
-        return None if tensor is None else numpy_helper.to_array(tensor)
-
-
 def _is_vector(array, size) -> bool:
     """Shape `[size]`, or `[1, ..., 1, size]`: one value per feature."""
     return array.ndim >= 1 and array.shape[-1] == size and array.size == size
 
 
 def _parent(node, op_type, producer):
-    return producer.get(node.input[0]) if _is(node, op_type) else None
-
-
-def _is(node, op_type) -> bool:
-    return node is not None and node.op_type == op_type
-
-
-def _remove_dead_nodes(graph) -> None:
-    """Drops nodes and initializers that no graph output depends on any more."""
-    needed = {out.name for out in graph.output}
-    kept = []
-    for node in reversed(graph.node):  # topological order: consumers come last
-        if any(out in needed for out in node.output):
-            kept.append(node)
-            needed.update(node.input)
-            needed.update(_subgraph_inputs(node))
-    _set_nodes(graph, reversed(kept))
-    used = [t for t in graph.initializer if t.name in needed]
-    del graph.initializer[:]
-    graph.initializer.extend(used)
-
-
-def _set_nodes(graph, nodes) -> None:
-    """Makes `nodes` (some of them `graph`'s own) the nodes of `graph`."""
-    copies = [onnx.NodeProto.FromString(node.SerializeToString()) for node in nodes]
-    del graph.node[:]
-    graph.node.extend(copies)
-
-
-def _subgraph_inputs(node) -> set:
-    """Every name read inside `node`'s subgraphs (If, Loop, Scan bodies), which
-    may come from the outer graph."""
-    names = set()
-    for attr in node.attribute:
-        for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
-            for inner in sub.node:
-                names.update(inner.input)
-                names.update(_subgraph_inputs(inner))
-    return names
+    return producer.get(node.input[0]) if is_op(node, op_type) else None
