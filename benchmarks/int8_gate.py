@@ -24,6 +24,8 @@ SHIPPED = (
     "lstm.sentiment",
     "transformer_encoder_tiny.sentiment",
     "bert_tiny.sentiment",
+    "kws_res8.spoken_commands",
+    "kws_res8_narrow.spoken_commands",
 )
 
 

@@ -69,3 +69,18 @@ def test_a_graph_without_keras_layer_norms_is_left_alone(tmp_path):
     before = graph.SerializeToString()
     assert fuse_layer_norms(graph) == 0
     assert graph.SerializeToString() == before
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_a_zero_beta_norm_is_fused_too(center, tmp_path):
+    """tf2onnx drops the add of an all-zeros beta (an untrained LayerNorm, or
+    `center=False`): kwt_1 exported at initialization kept 24 norms unfused."""
+    inputs = keras.Input((5, 8))
+    x = keras.layers.LayerNormalization(center=center, epsilon=1e-3)(keras.layers.Dense(8)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    x = np.random.default_rng(0).normal(0, 3, (2, 5, 8)).astype("float32")
+    path = export_onnx(model, tmp_path / "m.onnx")
+    assert _ops(path)["LayerNormalization"] == 1
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(out, model.predict_on_batch(x), atol=1e-5)

@@ -12,6 +12,7 @@ import pytest
 
 import zoo
 from zoo import data, errors
+from zoo.exporting.quantize import quantization_mode, quantize_int8
 
 # One worker builds the module's shared fixtures once (xdist would build them on each).
 pytestmark = pytest.mark.xdist_group("test_quantize")
@@ -151,3 +152,53 @@ def test_a_gate_on_too_few_examples_is_warned_about():
         exporting._warn_small_gate(300, 0.01)
         exporting._warn_small_gate(60, 0.05)
         exporting._warn_small_gate(4, 0.0)  # a zero drop is checked on what there is
+
+
+@pytest.mark.parametrize("weights", ["kws_res8.spoken_commands", "kws_res8_narrow.spoken_commands"])
+def test_shipped_speech_models_keep_their_accuracy_in_int8(weights, tmp_path):
+    """Quantized, the log-mel front end lost kws_res8 84 points (0.928 -> 0.088);
+    the min/max ranges and the quantized classifier head lost kws_res8_narrow 6."""
+    entry = zoo.pretrained.find(weights)
+    model = zoo.get_model(entry.model, weights=weights)
+    train, val = data.get_dataset(entry.dataset, model=model, batch_size=64, augment=False)
+    validation = data.as_arrays(val)
+    report = zoo.export(
+        model,
+        tmp_path / "kws",
+        formats="onnx",
+        inputs=validation[0][:8],
+        quantize="int8",
+        calibration=data.as_arrays(train.take(4), 256)[0],
+        validation_data=validation,
+    )
+    result = report["onnx_int8"]
+    assert result.quantization == "static" and result.accuracy_drop <= 0.01
+    assert len(validation[1]) == 1200  # the whole held-out-voice split
+    graph = onnx.load(str(tmp_path / "kws" / "model.int8.onnx")).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    (log,) = [node for node in graph.node if node.op_type == "Log"]
+    front_end, pending = set(), list(log.input)
+    while pending:
+        node = producer.get(pending.pop())
+        if node is not None:
+            front_end.add(node.op_type)
+            pending.extend(node.input)
+    # The STFT convolution, power spectrum and mel filterbank stay float32.
+    assert "Conv" in front_end and not {"QuantizeLinear", "DequantizeLinear"} & front_end
+    logits = [n for n in graph.node if n.op_type in ("Gemm", "MatMul") and "logits" in n.name]
+    # The classifier head keeps its float32 weights (no DequantizeLinear before them).
+    assert logits and all(n.input[1] not in producer for n in logits)
+
+
+@pytest.mark.parametrize("name, mode", [("kws_res8", "static"), ("kwt_1", "dynamic")])
+def test_a_convolutional_front_end_does_not_make_a_transformer_static(name, mode, tmp_path):
+    """kwt_1's STFT is a Conv, but its time is in the dense layers: dynamic, with
+    the convolution left float (`ConvInteger` made it 1.5x slower than float)."""
+    spec = zoo.registry.get_spec(name)
+    model = zoo.get_model(name, **spec.tiny_kwargs)
+    path = zoo.exporting.onnx.export_onnx(model, tmp_path / "m.onnx")
+    assert quantization_mode(path) == mode
+    if mode == "dynamic":
+        quantize_int8(path, tmp_path / "m.int8.onnx")
+        ops = _op_types(tmp_path / "m.int8.onnx")
+        assert "ConvInteger" not in ops and "Conv" in ops and "MatMulInteger" in ops

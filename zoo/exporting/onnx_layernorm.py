@@ -97,19 +97,21 @@ def _match(add, producer, consts, shapes):
         var  = ReduceMean_last(Mul(Sub(x, mean), Sub(x, mean)))
         inv  = Mul(Reciprocal(Sqrt(Add(var, eps))), gamma)
         add  = Add(Mul(x, inv), Add(Mul(Neg(mean), inv), beta))
+
+    With an all-zeros beta tf2onnx leaves out the inner `Add`.
     """
     if add.op_type != "Add":
         return None
     for left, right in (add.input, add.input[::-1]):
         scaled, shifted = producer.get(left), producer.get(right)
-        if not (is_op(scaled, "Mul") and is_op(shifted, "Add")):
+        if not (is_op(scaled, "Mul") and (is_op(shifted, "Add") or is_op(shifted, "Mul"))):
             continue
         for x, inv in (scaled.input, scaled.input[::-1]):
             found = _match_inv(x, inv, producer, consts, shapes)
             if found is None:
                 continue
             mean, gamma, eps = found
-            beta = _shifted_beta(shifted, mean, inv, producer, consts)
+            beta = _shifted_beta(shifted, mean, inv, producer, consts, gamma.size)
             size, features = gamma.size, (shapes.get(x) or [None])[-1]
             # One gamma per feature: known from the shape, or else implied by
             # broadcasting when size > 1 (a scalar gamma would broadcast anywhere).
@@ -151,16 +153,29 @@ def _match_inv(x, inv, producer, consts, shapes):
     return None
 
 
-def _shifted_beta(shifted, mean, inv, producer, consts):
-    """beta if `shifted` is `Add(Mul(Neg(mean), inv), beta)`, else None."""
+def _shifted_beta(shifted, mean, inv, producer, consts, size):
+    """beta if `shifted` is `Add(Mul(Neg(mean), inv), beta)`, else None.
+
+    A `Mul(Neg(mean), inv)` alone is a zero beta: tf2onnx drops the `Add` of
+    an all-zeros beta (an untrained or `center=False` LayerNorm).
+    """
+    if is_op(shifted, "Mul"):
+        if _is_neg_mean_times_inv(shifted, mean, inv, producer):
+            return np.zeros(size, np.float32)
+        return None
     for m, b in (shifted.input, shifted.input[::-1]):
         mul, beta = producer.get(m), consts.get(b)
-        if beta is not None and is_op(mul, "Mul") and inv in mul.input:
-            other = mul.input[1] if mul.input[0] == inv else mul.input[0]
-            neg = producer.get(other)
-            if is_op(neg, "Neg") and neg.input[0] == mean:
-                return beta
+        if beta is not None and _is_neg_mean_times_inv(mul, mean, inv, producer):
+            return beta
     return None
+
+
+def _is_neg_mean_times_inv(mul, mean, inv, producer) -> bool:
+    if not (is_op(mul, "Mul") and inv in mul.input):
+        return False
+    other = mul.input[1] if mul.input[0] == inv else mul.input[0]
+    neg = producer.get(other)
+    return is_op(neg, "Neg") and neg.input[0] == mean
 
 
 def _is_last_axis_mean(node, shapes) -> bool:
