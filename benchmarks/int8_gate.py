@@ -5,7 +5,7 @@ Usage:
     python benchmarks/int8_gate.py [resnet20.digits lstm.sentiment ...] [--json out.json]
 
 Each weight set of `pretrained/manifest.json` that ships a file is exported
-with `zoo.export(..., quantize="int8")`: calibrated (static, CNNs) on 256
+with `zoo.export(..., quantize="int8")`: calibrated (static, CNNs) on 1024
 training examples, gated on the whole validation split of the dataset its
 weights were trained on. Prints the gate line of each report.
 """
@@ -46,7 +46,7 @@ def gate(name: str, out_dir: Path) -> dict:
     train, val = data.get_dataset(
         entry.dataset, model=model, batch_size=64, augment=False, tokenizer=tokenizer
     )
-    calibration = data.as_arrays(train.take(4), 256)[0]
+    calibration = data.as_arrays(train.take(16), 1024)[0]
     validation = data.as_arrays(val)
     # Text exports verify on raw validation texts (tokenizer.json included).
     inputs = data.text_examples(entry.dataset, 8) if tokenizer else validation[0][:8]

@@ -197,7 +197,7 @@ def export_run(
     overwrite: bool = False,
     quantize: str | None = None,
     max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
-    calibration_examples: int = 256,
+    calibration_examples: int = 1024,
     accuracy_examples: int | None = None,
     dataset: str | None = None,
 ):
@@ -216,7 +216,9 @@ def export_run(
         max_accuracy_drop: float. Accepted accuracy drop, a fraction (0.01:
             one point).
         calibration_examples: int. Training examples that calibrate static
-            quantization.
+            quantization (1024: with 256, kws_res8_narrow's int8 accuracy
+            varied from 0.846 to 0.878 between draws; with 1024, 0.875 to
+            0.883, against 0.881 in float).
         accuracy_examples: int or None. Validation examples of the accuracy
             gate; None for the whole split.
         dataset: str or None. Read the examples from this dataset instead
