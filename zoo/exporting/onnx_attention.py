@@ -156,7 +156,9 @@ def _match(softmax, producer, readers, consts, shapes):
         return None
     if mask is not None:
         mask_shape = shapes.get(mask) or []
-        if len(mask_shape) != 4 or mask_shape[1:3] != [1, 1]:  # a key-only padding mask
+        # A key-only padding mask with one row per example (a mask broadcast
+        # over the batch would need a row for each in the fused node).
+        if len(mask_shape) != 4 or mask_shape[1:3] != [1, 1] or mask_shape[0] == 1:
             return None
     return _Core(
         query=query,
