@@ -99,6 +99,17 @@ def test_keras_attention_is_fused_only_in_the_form_it_matches_and_stays_exact(
     np.testing.assert_allclose(out, model.predict_on_batch(feeds), atol=1e-5)
 
 
+def test_masked_fusion_loads_at_opset_18(tmp_path):
+    """From opset 18 ReduceMax takes its axes as an input, not an attribute."""
+    model, feeds = _keras_hub_block(_encoder(dropout=0.1), masked=True)
+    path = export_onnx(model, tmp_path / "m.onnx", opset=18)
+    assert _ops(path)["MultiHeadAttention"] == 1
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = {i.name.split(":")[0]: i.name for i in session.get_inputs()}
+    out = session.run(None, {names[k]: v for k, v in feeds.items()})[0]
+    np.testing.assert_allclose(out, model.predict_on_batch(feeds), atol=1e-5)
+
+
 def test_a_graph_without_attention_is_left_alone(tmp_path):
     model = zoo.get_model("lstm", **zoo.registry.get_spec("lstm").tiny_kwargs)
     path = export_onnx(model, tmp_path / "lstm.onnx")

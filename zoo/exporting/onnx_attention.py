@@ -10,7 +10,7 @@ writes the whole score tensor: for bert_tiny at 512 tokens they were about 60%
 of onnxruntime's time at batch 32 (profiled). onnxruntime's transformer
 optimizer does not match this form (see the changelog), so this module does:
 the core becomes one `com.microsoft.MultiHeadAttention` node, onnxruntime's
-fused CPU (and GPU) kernel, fed the projected queries, keys and values and the
+fused kernel, fed the projected queries, keys and values and the
 padding mask.
 
 Exactness, checked by the export's own verification: the fused kernel adds
@@ -21,10 +21,13 @@ text) is uniform in the fused kernel but all zeros in Keras (its second
 `where`), so the output is multiplied by "any key unmasked" per example.
 
 Written by hand because no maintained library rewrites this form. The match is
-strict: a key-only padding mask (shape `[batch, 1, 1, keys]`) or none, one
-constant scalar scale on the query or key, single-use intermediates, known
-head count and size; any other attention (causal or per-query masks, returned
-scores, a custom einsum as in `kwt_*`) stays as tf2onnx wrote it.
+strict: Keras' step-by-step core (what `MultiHeadAttention` runs when it has
+attention dropout, as the zoo's text models do), a key-only padding mask with
+a row per example (shape `[batch, 1, 1, keys]`) or none, one constant scalar
+scale on the query or key, single-use intermediates, known head count and
+size. Any other attention (causal or per-query masks, returned scores, the
+`ops.dot_product_attention` form Keras uses without dropout, as in `kwt_*`)
+stays as tf2onnx wrote it.
 
 Example:
 
@@ -88,8 +91,11 @@ def fuse_attention(model: onnx.ModelProto) -> int:
         int. How many attention cores were fused (0: the graph is unchanged).
     """
     graph = model.graph
-    if opset_version(model) < 13:  # Softmax over the last axis only from opset 13
+    opset = opset_version(model)
+    if opset < 13:  # Softmax over the last axis only from opset 13
         return 0
+    if not any(is_op(node, "Softmax") for node in graph.node):
+        return 0  # skips shape inference over an image model's graph
     # The head count and size are constants of the projections' reshapes.
     shapes = inferred_shapes(model, data_prop=True)
     producer = {out: node for node in graph.node for out in node.output}
@@ -110,7 +116,7 @@ def fuse_attention(model: onnx.ModelProto) -> int:
         else:
             # In the place of the values' MatMul, whose output it takes over:
             # every source is computed before it, so the order stays topological.
-            nodes.extend(_fused_nodes(core, node.name or core.output, graph))
+            nodes.extend(_fused_nodes(core, node.name or core.output, graph, opset))
     set_nodes(graph, nodes)
     remove_dead_nodes(graph)
     if not any(o.domain == MS_DOMAIN for o in model.opset_import):
@@ -158,7 +164,7 @@ def _match(softmax, producer, readers, consts, shapes):
         mask_shape = shapes.get(mask) or []
         # A key-only padding mask with one row per example (a mask broadcast
         # over the batch would need a row for each in the fused node).
-        if len(mask_shape) != 4 or mask_shape[1:3] != [1, 1] or mask_shape[0] == 1:
+        if len(mask_shape) != 4 or mask_shape[1:3] != [1, 1] or 1 in (mask_shape[0], mask_shape[3]):
             return None
     return _Core(
         query=query,
@@ -309,7 +315,7 @@ def _attribute(node, name, default):
     return default
 
 
-def _fused_nodes(core: _Core, name: str, graph) -> list:
+def _fused_nodes(core: _Core, name: str, graph, opset: int) -> list:
     """The nodes computing `core.output` with one `MultiHeadAttention`."""
     width = core.heads * core.depth
 
@@ -329,10 +335,8 @@ def _fused_nodes(core: _Core, name: str, graph) -> list:
     if core.mask is not None:
         # key_padding_mask: int32 [batch, keys], 1 where a key is attended to.
         nodes += [
-            helper.make_node("Cast", [core.mask], [f"{name}/mask_int"], to=onnx.TensorProto.INT32),
-            helper.make_node(
-                "Reshape", [f"{name}/mask_int", const("batch_keys", [0, -1])], [f"{name}/mask"]
-            ),
+            _node("Cast", [core.mask], f"{name}/mask_int", to=onnx.TensorProto.INT32),
+            _node("Reshape", [f"{name}/mask_int", const("batch_keys", [0, -1])], f"{name}/mask"),
         ]
         inputs += ["", f"{name}/mask"]
         attributes["mask_filter_value"] = core.fill
@@ -354,18 +358,27 @@ def _fused_nodes(core: _Core, name: str, graph) -> list:
     )
     if core.mask is not None:
         # Keras gives a query whose keys are all masked zeros, not the mean.
+        if opset >= 18:  # ReduceMax takes its axes as an input from opset 18
+            reduce_max = _node(
+                "ReduceMax", [core.mask_float, const("mask_axes", [1, 2, 3])], f"{name}/any_key"
+            )
+        else:
+            reduce_max = _node("ReduceMax", [core.mask_float], f"{name}/any_key", axes=[1, 2, 3])
         nodes += [
-            helper.make_node(
-                "ReduceMax", [core.mask_float], [f"{name}/any_key"], axes=[1, 2, 3], keepdims=1
-            ),
-            helper.make_node(
-                "Reshape", [f"{name}/any_key", const("per_example", [-1, 1, 1])], [f"{name}/any"]
-            ),
-            helper.make_node("Mul", [attended, f"{name}/any"], [f"{name}/attended_or_zero"]),
+            reduce_max,
+            _node("Reshape", [f"{name}/any_key", const("per_example", [-1, 1, 1])], f"{name}/any"),
+            _node("Mul", [attended, f"{name}/any"], f"{name}/attended_or_zero"),
         ]
         attended = f"{name}/attended_or_zero"
     return [
         *nodes,
-        helper.make_node("Reshape", [attended, split], [f"{name}/per_head"]),
-        helper.make_node("Transpose", [f"{name}/per_head"], [core.output], perm=_AS_BHSD),
+        _node("Reshape", [attended, split], f"{name}/per_head"),
+        helper.make_node(
+            "Transpose", [f"{name}/per_head"], [core.output], name=f"{name}/heads", perm=_AS_BHSD
+        ),
     ]
+
+
+def _node(op_type, inputs, output, **attributes):
+    """A node named after its one output (int8 exclusion lists match names)."""
+    return helper.make_node(op_type, inputs, [output], name=output, **attributes)
