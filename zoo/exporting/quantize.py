@@ -144,23 +144,20 @@ def quantize_int8(source, path, *, calibration=None, mode: str | None = None) ->
         prepared = _preprocessed(Path(source), Path(tmp) / "prepared.onnx")
         if mode == "dynamic":
             prepared = _dense_layers_as_matmuls(prepared)
-            graph = onnx.load(str(prepared), load_external_data=False).graph
-            convolutions = {node.name for node in graph.node if node.op_type == "Conv"}
+        graph = onnx.load(str(prepared), load_external_data=False).graph
+        kept = float_nodes(graph)
+        convolutions = [n.name for n in graph.node if n.op_type == "Conv" and n.name not in kept]
+        if mode == "dynamic":
             quantize_dynamic(
                 str(prepared),
                 str(path),
                 weight_type=QuantType.QInt8,
-                nodes_to_exclude=sorted(float_nodes(graph) | convolutions),
+                nodes_to_exclude=sorted(kept | set(convolutions)),
             )
         else:
-            graph = onnx.load(str(prepared), load_external_data=False).graph
-            kept = float_nodes(graph)
             # The first convolution reads the input features (pixels, log-mel
             # or MFCC coefficients), whose ranges differ per channel; one
             # per-tensor u8 scale for them cost kws_res8_narrow up to 3 points.
-            convolutions = [
-                n.name for n in graph.node if n.op_type == "Conv" and n.name not in kept
-            ]
             quantize_static(
                 str(prepared),
                 str(path),
