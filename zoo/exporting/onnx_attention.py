@@ -51,6 +51,7 @@ from zoo.exporting.onnx_graph import (
     inferred_shapes,
     is_op,
     opset_version,
+    producers,
     remove_dead_nodes,
     set_nodes,
     with_scalar,
@@ -98,7 +99,7 @@ def fuse_attention(model: onnx.ModelProto) -> int:
         return 0  # skips shape inference over an image model's graph
     # The head count and size are constants of the projections' reshapes.
     shapes = inferred_shapes(model, data_prop=True)
-    producer = {out: node for node in graph.node for out in node.output}
+    producer = producers(graph)
     readers = consumers(graph)
     consts = Constants(graph)
     cores = {}

@@ -94,6 +94,11 @@ def is_op(node, op_type) -> bool:
     return node is not None and node.op_type == op_type and node.domain in ("", "ai.onnx")
 
 
+def producers(graph) -> dict:
+    """Tensor name to the node that writes it."""
+    return {out: node for node in graph.node for out in node.output}
+
+
 def consumers(graph) -> dict:
     """Tensor name to the nodes that read it."""
     readers = {}

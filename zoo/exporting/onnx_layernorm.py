@@ -35,6 +35,7 @@ from zoo.exporting.onnx_graph import (
     inferred_shapes,
     is_op,
     opset_version,
+    producers,
     remove_dead_nodes,
     set_nodes,
     with_scalar,
@@ -57,7 +58,7 @@ def fuse_layer_norms(model: onnx.ModelProto) -> int:
     # the last axis only when its input is rank 3, and gamma and beta must
     # hold one value per feature of that axis (None: a size it cannot tell).
     shapes = inferred_shapes(model)
-    producer = {out: node for node in graph.node for out in node.output}
+    producer = producers(graph)
     consts = Constants(graph)
     nodes, fused = [], 0
     for node in graph.node:

@@ -89,7 +89,9 @@ def float_nodes(graph) -> set:
     >>> sorted(float_nodes(onnx.load("out/kws/model.onnx").graph))[:1]
     ['kws_res8_1/log_mel_1/Log']
     """
-    producer = {out: node for node in graph.node for out in node.output}
+    from zoo.exporting.onnx_graph import producers
+
+    producer = producers(graph)
     pending = [name for node in graph.node if node.op_type == "Log" for name in node.input]
     kept = {node.name for node in graph.node if node.op_type == "Log"}
     while pending:
