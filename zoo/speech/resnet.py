@@ -265,7 +265,7 @@ for _name, _fixed, _maps, _params, _what in (
         default_kwargs={"num_classes": 12, "sample_rate": 16000, "clip_seconds": 1.0},
         default_dataset="speech_commands",
         recipe="speech_commands_kws",
-        dataset_recipes={"spoken_commands": "spoken_commands_kws"},
+        dataset_recipes={"spoken_commands": "spoken_commands_kws_quick"},
         tags=("keyword_spotting", "resnet"),
         description=f"Residual keyword spotter on 40 MFCCs, {_maps} maps, {_what} "
         f"({_params} params).",
