@@ -80,7 +80,11 @@ def _causal_decoder(x, mask):
         # step by step (the zoo's encoders and BERT): fused, masked or not.
         (_encoder(dropout=0.1), True, 1),
         (_encoder(dropout=0.1), False, 1),
-        # Without dropout it calls `ops.dot_product_attention`, another form.
+        # Without dropout it calls `ops.dot_product_attention`; unmasked, the
+        # export traces the same function step by step, and fuses it.
+        (_encoder(dropout=0.0), False, 1),
+        # Masked, the two forms differ where every key is masked (a uniform
+        # row, not zeros): that form stays as tf2onnx wrote it.
         (_encoder(dropout=0.0), True, 0),
         # A causal mask differs per query; the fused node's key padding mask
         # cannot say that.
@@ -97,6 +101,30 @@ def test_keras_attention_is_fused_only_in_the_form_it_matches_and_stays_exact(
     names = {i.name.split(":")[0]: i.name for i in session.get_inputs()}
     out = session.run(None, {names[k]: v for k, v in feeds.items()})[0]
     np.testing.assert_allclose(out, model.predict_on_batch(feeds), atol=1e-5)
+
+
+def test_keyword_transformer_export_fuses_every_block_and_leaves_the_model_as_it_was(tmp_path):
+    """kwt_* attend without dropout (Keras' `dot_product_attention` form, about
+    25 shape nodes a block in tf2onnx's lowering): exported step by step, fused."""
+    spec = zoo.registry.get_spec("kwt_2")  # two heads
+    model = zoo.get_model("kwt_2", **spec.tiny_kwargs, classifier_activation=None)
+    config = model.get_config()
+    inputs = spec.input_for(spec.tiny_kwargs).random_batch(3, seed=0)
+    report = zoo.export(model, tmp_path / "kwt", formats="onnx", inputs=inputs, atol=1e-4)
+    (result,) = report.formats
+    assert report.passed and result.max_abs_diff <= 1e-4 and result.argmax_agreement == 1.0
+    ops = _ops(result.path)
+    assert ops["MultiHeadAttention"] == spec.tiny_kwargs["num_layers"]
+    assert "ReduceProd" not in ops  # the einsum lowering's shape arithmetic
+    # The traced form is the export's business: the model keeps its own.
+    attention = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.MultiHeadAttention)
+    ]
+    assert attention and all(layer._dropout == 0.0 for layer in attention)
+    assert all("_compute_attention" not in vars(layer) for layer in attention)
+    assert model.get_config() == config
 
 
 def test_masked_fusion_loads_at_opset_18(tmp_path):

@@ -7,10 +7,20 @@ Each Keras LayerNorm, which tf2onnx spells out as 12 nodes, is then replaced
 by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`), and each
 Keras attention core by one onnxruntime `MultiHeadAttention` node
 (`zoo.exporting.onnx_attention`).
+
+Keras' `MultiHeadAttention` computes its core in one of two forms: step by
+step (scores, masked softmax, values) when it has attention dropout, else
+through `ops.dot_product_attention`, whose einsums tf2onnx lowers to about
+25 shape-computing nodes per layer that no rewrite recognises. At inference
+the two are the same function, so the export traces every layer in the
+step-by-step form (`attention_in_steps`), the one the fusion matches: the
+keyword transformers (`kwt_*`) and any plain Keras attention without dropout
+get the fused node too.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +48,69 @@ def float32_copy(model):
     _call_once(clone)
     clone.set_weights(model.get_weights())
     return clone
+
+
+# Any positive rate selects Keras' step-by-step core; the dropout itself acts
+# only in training, which an export never traces.
+_TRACE_DROPOUT = 1e-9
+
+
+@contextlib.contextmanager
+def attention_in_steps(model):
+    """Within the block, Keras attention of `model` without a mask computes its core step by step.
+
+    Keras chooses the form by the layer's attention dropout
+    (`MultiHeadAttention._dropout`): during a call without an attention mask,
+    a layer without dropout sees a tiny positive rate, so it takes the
+    step-by-step form, which then equals the `dot_product_attention` form
+    exactly (softmax of the scaled scores times the values). With a mask the
+    two differ where every key is masked (Keras' step-by-step softmax gives
+    zeros there, `dot_product_attention` a uniform row), so masked calls keep
+    their own form. Layers are restored on leaving: configs, weights and
+    outputs are unchanged. Subclasses with their own `_compute_attention`
+    are left alone.
+
+    Args:
+        model: keras.Model. The model about to be traced for export.
+
+    Example:
+
+    >>> with attention_in_steps(model):
+    ...     model.export("m.onnx", format="onnx")
+    """
+    import keras  # here: importing this module stays free of TensorFlow
+
+    base = keras.layers.MultiHeadAttention._compute_attention
+    layers = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.MultiHeadAttention)
+        and type(layer)._compute_attention is base
+        and not layer._dropout
+    ]
+    for layer in layers:
+        # An instance attribute: Keras calls `self._compute_attention`.
+        layer._compute_attention = _in_steps_when_unmasked(layer, base)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            del layer._compute_attention
+
+
+def _in_steps_when_unmasked(layer, compute):
+    """`layer._compute_attention` taking the step-by-step form when no mask applies."""
+
+    def compute_attention(query, key, value, attention_mask=None, *args, **kwargs):
+        if attention_mask is not None or kwargs.get("use_causal_mask"):
+            return compute(layer, query, key, value, attention_mask, *args, **kwargs)
+        rate, layer._dropout = layer._dropout, _TRACE_DROPOUT
+        try:
+            return compute(layer, query, key, value, attention_mask, *args, **kwargs)
+        finally:
+            layer._dropout = rate
+
+    return compute_attention
 
 
 def _call_once(model) -> None:
@@ -81,7 +154,7 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
     path = Path(path)
     model = float32_copy(model)
     _call_once(model)
-    with quiet.known_warnings_ignored():  # Keras' NumPy 2 probe, for scripts too
+    with quiet.known_warnings_ignored(), attention_in_steps(model):  # NumPy 2 probe
         model.export(str(path), format="onnx", verbose=False, opset_version=opset)
     import onnx  # imported here: `zoo.exporting.formats` stays light for `zoo bench`
 

@@ -26,8 +26,9 @@ attention dropout, as the zoo's text models do), a key-only padding mask with
 a row per example (shape `[batch, 1, 1, keys]`) or none, one constant scalar
 scale on the query or key, single-use intermediates, known head count and
 size. Any other attention (causal or per-query masks, returned scores, the
-`ops.dot_product_attention` form Keras uses without dropout, as in `kwt_*`)
-stays as tf2onnx wrote it.
+`ops.dot_product_attention` form Keras uses without dropout) stays as
+tf2onnx wrote it; `zoo.exporting.onnx.export_onnx` traces unmasked
+attention without dropout (`kwt_*`) step by step, so that it is fused too.
 
 Example:
 
