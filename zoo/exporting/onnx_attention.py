@@ -138,7 +138,7 @@ def _match(softmax, producer, readers, consts, shapes):
             probabilities, last = _masked_again(
                 probabilities, mask_float, producer, readers, consts
             )
-        sources = _score_sources(scores, producer, readers, consts)
+        sources = _score_sources(scores, producer, readers, consts, shapes)
     elif axis == 2:
         # Unmasked, tf2onnx moves the scores' transpose past the softmax:
         # Transpose(Softmax(MatMul(key, query^T), axis=2), swap the last two).
@@ -147,20 +147,20 @@ def _match(softmax, producer, readers, consts, shapes):
             return None
         mask, mask_float, fill = None, None, 0.0
         probabilities, last = _single_reader(swap.output[0], readers), swap.output[0]
-        sources = _score_sources(softmax.input[0], producer, readers, consts, swapped=True)
+        sources = _score_sources(softmax.input[0], producer, readers, consts, shapes, swapped=True)
     else:
         return None
     if not is_op(probabilities, "MatMul") or probabilities.input[0] != last:
         return None
-    value = _transposed_source(probabilities.input[1], _AS_BHSD, producer)
+    value = _transposed_source(probabilities.input[1], _AS_BHSD, producer, consts, shapes)
     if sources is None or value is None:
         return None
     query, key, scale = sources
-    query_shape, key_shape, value_shape = (shapes.get(t) for t in (query, key, value))
-    if not (query_shape and key_shape and value_shape):
+    layouts = {_heads_and_depth(shapes.get(t)) for t in (query, key, value)}
+    if len(layouts) != 1:
         return None
-    heads, depth = query_shape[2:] if len(query_shape) == 4 else (None, None)
-    if not (heads and depth) or any(s[2:] != [heads, depth] for s in (key_shape, value_shape)):
+    ((heads, depth),) = layouts
+    if not (heads and depth):
         return None
     if mask is not None:
         mask_shape = shapes.get(mask) or []
@@ -221,7 +221,7 @@ def _masked_again(node, mask_float, producer, readers, consts):
     return _single_reader(add.output[0], readers), add.output[0]
 
 
-def _score_sources(scores, producer, readers, consts, swapped=False):
+def _score_sources(scores, producer, readers, consts, shapes, swapped=False):
     """`(query, key, scale)` of `scores[b, h, q, k] = scale * query . key`, or None.
 
     tf2onnx writes Keras' `einsum(key, query)` as `MatMul(key, query^T)`
@@ -239,17 +239,17 @@ def _score_sources(scores, producer, readers, consts, swapped=False):
         node, first_is_query = producer.get(node.input[0]), False
     if not is_op(node, "MatMul") or _single_reader(node.output[0], readers) is None:
         return None
-    first, first_scale = _scaled_source(node.input[0], _AS_BHSD, producer, consts)
-    second, second_scale = _scaled_source(node.input[1], _AS_BHDS, producer, consts)
+    first, first_scale = _scaled_source(node.input[0], _AS_BHSD, producer, consts, shapes)
+    second, second_scale = _scaled_source(node.input[1], _AS_BHDS, producer, consts, shapes)
     if first is None or second is None or (first_scale != 1.0 and second_scale != 1.0):
         return None
     query, key = (first, second) if first_is_query else (second, first)
     return query, key, first_scale * second_scale
 
 
-def _scaled_source(name, perm, producer, consts):
+def _scaled_source(name, perm, producer, consts, shapes):
     """`(source, scale)` for `Transpose(source [* scale], perm)`, else `(None, 1.0)`."""
-    source = _transposed_source(name, perm, producer)
+    source = _transposed_source(name, perm, producer, consts, shapes)
     if source is None:
         return None, 1.0
     unscaled, scale = _scaled(source, producer, consts)
@@ -258,11 +258,35 @@ def _scaled_source(name, perm, producer, consts):
     return source, 1.0
 
 
-def _transposed_source(name, perm, producer):
+def _transposed_source(name, perm, producer, consts, shapes):
+    """`source` for `Transpose(source, perm)` of a `[batch, seq, heads, depth]` tensor.
+
+    With one head, tf2onnx writes the `[batch, 1, seq, depth]` layout as a
+    `Reshape`, often straight from the projection's `[batch, seq, depth]`
+    (as in `kwt_1`); that source is returned too.
+    """
     node = producer.get(name)
     if is_op(node, "Transpose") and _attribute(node, "perm", None) == perm:
         return node.input[0]
+    if perm != _AS_BHSD or not is_op(node, "Reshape"):
+        return None
+    target, source_shape = consts.get(node.input[1]), shapes.get(node.input[0])
+    if target is None or _heads_and_depth(source_shape)[0] != 1:
+        return None
+    seq, depth = source_shape[1], source_shape[-1]
+    if seq and depth and target.tolist() in ([-1, 1, seq, depth], [0, 1, seq, depth]):
+        return node.input[0]
     return None
+
+
+def _heads_and_depth(shape):
+    """`(heads, depth)` of a `[batch, seq, heads, depth]` or one-head `[batch, seq, depth]`
+    shape, else `(None, None)`."""
+    if shape and len(shape) == 4:
+        return shape[2], shape[3]
+    if shape and len(shape) == 3:
+        return 1, shape[2]
+    return None, None
 
 
 def _scaled(name, producer, consts):
