@@ -136,3 +136,61 @@ def test_pretraining_over_two_logical_cpus(tmp_path):
     assert "pretraining done: 1 epochs" in done.stdout
     config = json.loads((tmp_path / "mlm" / "config.json").read_text())
     assert config["replicas"] == 2 and config["completed"]
+
+
+def test_an_interrupted_pretraining_resumes_from_its_newest_backup(tmp_path, monkeypatch):
+    """A crash part-way into the second epoch: the same call again continues
+    from the newest backup (weights, optimizer, position), not from scratch."""
+    import keras
+
+    from zoo import recipes
+    from zoo.backup import newest_backup
+
+    lines = [f"word{i % 7} and word{i % 5} then word{i % 3}" for i in range(200)]
+    corpus = tmp_path / "notes.txt"
+    corpus.write_text("\n".join(lines) + "\n")
+    run_dir = tmp_path / "mlm"
+    settings = dict(epochs=3, batch_size=16, overrides={"sequence_length": 8}, verbose=0)
+    steps_per_epoch = 12  # 180 training lines (every tenth held out) at 16
+
+    class Crash(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == steps_per_epoch + 9:
+                raise RuntimeError("simulated crash")
+
+    class Count(keras.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Count.batches += 1
+
+    extra = [Crash()]
+    original = recipes.Recipe.callbacks
+    monkeypatch.setattr(
+        recipes.Recipe,
+        "callbacks",
+        lambda self, run_dir, **kw: original(self, run_dir, **kw) + extra,
+    )
+    model = "transformer_encoder_tiny"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        zoo.pretrain(model, corpus, run_dir, seed=3, backup_every=5, **settings)
+    first_epoch = (run_dir / "history.csv").read_text().splitlines()
+    assert len(first_epoch) == 2  # the header and epoch 0
+    point = newest_backup(run_dir / "backup")
+    assert (point.epoch, point.step) == (1, 8)  # backups every 5 batches in all: at 20
+
+    extra[:] = [Count()]
+    result = zoo.pretrain(model, corpus, run_dir, **settings)  # the run's seed, as recorded
+    assert result.resumed and not result.already_complete
+    # Only the batches after the backup were trained again.
+    assert Count.batches == 3 * steps_per_epoch - point.global_step
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert history[:2] == first_epoch and [row.split(",")[0] for row in history[1:]] == [
+        "0",
+        "1",
+        "2",
+    ]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["completed"] and config["seed"] == 3
+    assert not (run_dir / "backup").exists()  # removed once the run is recorded complete
+    assert int(result.model.optimizer.iterations.numpy()) == 3 * steps_per_epoch

@@ -125,13 +125,28 @@ def _cmd_pretrain(args) -> int:
         text_column=args.text_column,
         strategy=args.strategy,
         cpu_replicas=args.cpu_replicas,
+        backup_every=args.backup_every or None,
     )
     state = "already complete" if result.already_complete else "done"
+    if result.resumed:
+        state = "done (resumed)"
     figures = _figures(result.metrics)
     print(f"pretraining {state}: {result.epochs} epochs, masked words of held-out texts {figures}")
     print(f"run directory: {result.run_dir}")
     print(f"fine-tune from it: zoo train {args.name} --dataset DATASET --weights {result.run_dir}")
     return 0
+
+
+def _add_backup_every(parser) -> None:
+    """`--backup-every N`, shared by `train` and `pretrain` (both resume from backups)."""
+    parser.add_argument(
+        "--backup-every",
+        type=_non_negative_int,
+        default=100,
+        metavar="N",
+        help="back up the training state every N batches, and at each epoch end (0: epoch "
+        "ends only); a killed run resumes from the newest backup (default 100)",
+    )
 
 
 def _figures(metrics: dict) -> str:
@@ -439,14 +454,7 @@ def _parser() -> argparse.ArgumentParser:
         help="bit-identical runs and resumes: op determinism, per-batch seeded augmentation "
         "(slower; default: what the run started with, off)",
     )
-    p.add_argument(
-        "--backup-every",
-        type=_non_negative_int,
-        default=100,
-        metavar="N",
-        help="back up the training state every N batches, and at each epoch end (0: epoch "
-        "ends only); a killed run resumes from the newest backup (default 100)",
-    )
+    _add_backup_every(p)
     p.add_argument(
         "--precision",
         choices=("float32", "mixed_float16", "mixed_bfloat16"),
@@ -530,6 +538,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="split the CPU into N logical devices (MirroredStrategy without GPUs)",
     )
+    _add_backup_every(p)
     p.set_defaults(handler=_cmd_pretrain)
 
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a run on its validation split")

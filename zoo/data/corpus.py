@@ -26,7 +26,7 @@ from pathlib import Path
 
 from zoo import errors, validation
 from zoo.data import text
-from zoo.data.pipeline import _AUTOTUNE, finish, shuffled
+from zoo.data.pipeline import _AUTOTUNE, finish, training_batches
 from zoo.data.tokenizers import WordTokenizer
 from zoo.nlp.masked_lm import MASK, MASK_RATE
 
@@ -143,6 +143,7 @@ def masked_lm_pipeline(
     mask_rate: float = MASK_RATE,
     seed: int | None = None,
     strategy=None,
+    stream=None,
 ):
     """Batches of `({"token_ids", "mask_positions"}, mask_ids, mask_weights)`.
 
@@ -155,6 +156,9 @@ def masked_lm_pipeline(
         mask_rate: float. Share of tokens selected for prediction, in (0, 1).
         seed: int or None. Shuffle seed.
         strategy: tf.distribute.Strategy or None. Shard by example under it.
+        stream: EpochStream or None. Training only: several epochs in one
+            dataset, each ordered by (seed, epoch), the first `skip` batches
+            left out (a resumed run; the masks are drawn afresh).
 
     Returns:
         A prefetched dataset for `MaskedLanguageModel.fit`: `mask_weights`
@@ -192,8 +196,8 @@ def masked_lm_pipeline(
 
     ds = texts.cache()
     if training:
-        ds = shuffled(ds, seed)
-    ds = ds.batch(batch_size).map(tokenize_and_mask, num_parallel_calls=_AUTOTUNE)
-    if not training:
+        ds = training_batches(ds, seed, stream, batch_size, transform=tokenize_and_mask)
+    else:
+        ds = ds.batch(batch_size).map(tokenize_and_mask, num_parallel_calls=_AUTOTUNE)
         ds = ds.cache()  # masked once: each epoch is scored on the same masks
     return finish(ds, strategy)

@@ -11,7 +11,9 @@ The run directory holds what a `zoo train` run does (`config.json` with
 `history.csv`, `curves.png`, TensorBoard logs, the best checkpoint by
 validation accuracy on the masked tokens). It has no classifier, so
 `zoo evaluate` / `export` / `weights publish` refuse it and say how to
-fine-tune from it.
+fine-tune from it. An interrupted run resumes from its newest backup, as a
+`zoo train` run does (`zoo.backup.StepBackup`, `zoo.data.EpochStream`),
+with the masks of the remaining batches drawn afresh.
 
 Example:
 
@@ -25,10 +27,18 @@ import random
 import shutil
 
 from zoo import data, distribute, errors, factory, recipes, registry
+from zoo.backup import newest_backup
 from zoo.nlp.masked_lm import MASK_RATE, MaskedLanguageModel, check_backbone
 from zoo.runs.plots import plot_history
 from zoo.runs.rundir import RunDir
-from zoo.runs.trainer import TrainResult, _check_finite, _finished, _seed_everything
+from zoo.runs.trainer import (
+    TrainResult,
+    _check_finite,
+    _finished,
+    _seed_everything,
+    _stages,
+    fit_stages,
+)
 
 TASK = "masked_lm"
 RECIPE = "masked_lm"
@@ -61,6 +71,7 @@ def pretrain(
     strategy: str = "auto",
     cpu_replicas: int | None = None,
     verbose: int | str = "auto",
+    backup_every: int | None = 100,
 ) -> TrainResult:
     """Pretrains `model_name`'s encoder on unlabeled text by masked-token prediction.
 
@@ -84,18 +95,23 @@ def pretrain(
         strategy: str. See `zoo.distribute.get_strategy`.
         cpu_replicas: int or None. Split the CPU into logical devices first.
         verbose: int or "auto". Keras progress bar setting.
+        backup_every: int or None. Batches between backups of the whole
+            training state (also taken at every epoch end); None: epoch ends
+            only. A killed run resumes from the newest one.
 
     Returns:
         A `TrainResult`: `model` is the `MaskedLanguageModel`, `metrics` its
-        validation loss and accuracy on the masked tokens.
+        validation loss and accuracy on the masked tokens; `resumed` tells
+        whether this call continued an interrupted run.
 
     Raises:
         InvalidArgumentError: the model cannot be pretrained this way, or an
             argument is out of range.
         RunDirError: the directory holds another run, or this run finished
             with fewer epochs. (The same call again returns the finished
-            run; an interrupted one starts over: the masks and the shuffle
-            are not replayed step by step.)
+            run, or resumes an interrupted one from its newest backup: the
+            weights, optimizer and position are restored and the texts come
+            in the order an uninterrupted run saw, with masks drawn afresh.)
 
     Example:
 
@@ -161,24 +177,31 @@ def pretrain(
             run.check_same_run(previous, config, identity=IDENTITY)
             if previous.get("completed"):
                 return _finished(run, previous, chosen.epochs)
+            if seed is None:  # a rerun keeps the seed, hence the order, of the run
+                seed = previous.get("seed")
+        # A backup of this very run (a fresh run ignores a stale folder).
+        start = newest_backup(run.backup) if previous is not None else None
         seed = config["seed"] = random.SystemRandom().randrange(2**31) if seed is None else seed
         _seed_everything(seed, False)
 
         train_texts, val_texts = corpora.corpus_splits(
             corpus, data_dir=data_dir, table_columns=columns
         )
-        tokenizer = corpora.masked_lm_tokenizer(
-            train_texts,
-            vocabulary_size=resolved["vocabulary_size"],
-            sequence_length=resolved["sequence_length"],
-        )
+        # A resumed run keeps the vocabulary its weights were trained with.
+        tokenizer = run.load_tokenizer() if start is not None else None
+        if tokenizer is None:
+            tokenizer = corpora.masked_lm_tokenizer(
+                train_texts,
+                vocabulary_size=resolved["vocabulary_size"],
+                sequence_length=resolved["sequence_length"],
+            )
         # The embedding holds exactly the vocabulary, so a fine-tuned model has no unused rows.
         config["overrides"] = {**overrides, "vocabulary_size": tokenizer.vocabulary_size}
         with strat.scope():
             model = factory.get_model(model_name, **config["overrides"])
             mlm = MaskedLanguageModel(model.backbone, name=f"{model_name}_masked_lm")
 
-        def pipeline(texts, training):
+        def pipeline(texts, training, stream=None):
             return corpora.masked_lm_pipeline(
                 texts,
                 tokenizer,
@@ -187,26 +210,33 @@ def pretrain(
                 mask_rate=mask_rate,
                 seed=seed,
                 strategy=strat,
+                stream=stream,
             )
 
-        train_ds, val_ds = pipeline(train_texts, True), pipeline(val_texts, False)
+        first, skip = (start.epoch, start.step) if start is not None else (0, 0)
+        stages = _stages(first, skip, chosen.epochs, False)
+        train_ds, val_ds = pipeline(train_texts, True, stages[0].stream), pipeline(val_texts, False)
+        steps_per_epoch = stages[0].steps_per_epoch(len(train_ds))
         chosen.compile(
             mlm,
-            steps_per_epoch=len(train_ds),
+            steps_per_epoch=steps_per_epoch,
             strategy=strat,
             loss=_masked_loss(),
             weighted_metrics=_accuracy(),
         )
-        run.start(config, tokenizer)  # starts over: masks and shuffle are not replayed
-        history = mlm.fit(
+        resumed = run.start(config, tokenizer, resume_epoch=first if start is not None else None)
+        callbacks = chosen.callbacks(run.root, backup_every=backup_every, keep_backup=True)
+        losses = fit_stages(
+            mlm,
+            stages,
             train_ds,
-            validation_data=val_ds,
-            epochs=chosen.epochs,
-            callbacks=chosen.callbacks(run.root),
+            lambda stream: pipeline(train_texts, True, stream),
+            val_ds,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
             verbose=verbose,
-            shuffle=False,  # the pipeline shuffles; Keras would only warn
         )
-        _check_finite(history.history.get("loss", []), run, chosen)
+        _check_finite(losses, run, chosen)
         run.save_model(mlm)
         # A fresh validation pipeline, never fit's own copy (see zoo.runs.trainer).
         final = mlm.evaluate(pipeline(val_texts, False), verbose=0, return_dict=True)
@@ -214,8 +244,8 @@ def pretrain(
         metrics["examples"] = _count(val_texts)
         plot_history(run.history, run.curves)
         run.write_config({**config, "completed": True, "metrics": metrics})
-        shutil.rmtree(run.backup, ignore_errors=True)
-        return TrainResult(run.root, mlm, metrics, chosen.epochs, False)
+        shutil.rmtree(run.backup, ignore_errors=True)  # only once the run is recorded complete
+        return TrainResult(run.root, mlm, metrics, chosen.epochs, resumed)
 
 
 def _masked_loss():

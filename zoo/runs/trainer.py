@@ -339,23 +339,16 @@ def train(
             config["started_from"] = _started_from(model_name, weights, model)
         resumed = run.start(config, tokenizer, resume_epoch=first if start is not None else None)
         callbacks = chosen.callbacks(run.root, backup_every=backup_every, keep_backup=True)
-        backup = next(c for c in callbacks if hasattr(c, "skipped"))
-        losses = []
-        for index, stage in enumerate(stages):
-            if index:  # the partial epoch came first; the whole epochs follow
-                train_ds, _ = pipelines(stage.stream, again=True)
-            backup.skipped = stage.skip
-            history = fitted.fit(
-                train_ds,
-                validation_data=val_ds,
-                initial_epoch=stage.first,
-                epochs=stage.stop,
-                steps_per_epoch=steps_per_epoch - stage.skip,
-                callbacks=callbacks,
-                verbose=verbose,
-                shuffle=False,
-            )  # the pipeline shuffles; Keras would only warn
-            losses += history.history.get("loss", [])
+        losses = fit_stages(
+            fitted,
+            stages,
+            train_ds,
+            lambda stream: pipelines(stream, again=True)[0],
+            val_ds,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
         _check_finite(losses, run, chosen)
         run.save_model(model)
         # Report the figures of the saved file, evaluated on one device: under
@@ -389,6 +382,42 @@ class _Stage:
         if self.stream is None:
             return length
         return (length + self.skip) // (self.stop - self.first)
+
+
+def fit_stages(
+    fitted, stages, train_ds, train_for, val_ds, *, steps_per_epoch, callbacks, verbose
+) -> list:
+    """Runs `fitted.fit` once per stage of `_stages`; returns the training losses.
+
+    Args:
+        fitted: keras.Model. Compiled.
+        stages: list of `_Stage`. From `_stages`.
+        train_ds: tf.data.Dataset. The first stage's training data.
+        train_for: callable. `EpochStream -> tf.data.Dataset` for later stages.
+        val_ds: tf.data.Dataset. Validation data.
+        steps_per_epoch: int. Batches of a whole epoch.
+        callbacks: list. From `Recipe.callbacks(..., keep_backup=True)`; its
+            `StepBackup` is told the batches each stage skips.
+        verbose: int or "auto". Keras progress bar setting.
+    """
+    backup = next(c for c in callbacks if hasattr(c, "skipped"))
+    losses = []
+    for index, stage in enumerate(stages):
+        if index:  # the partial epoch came first; the whole epochs follow
+            train_ds = train_for(stage.stream)
+        backup.skipped = stage.skip
+        history = fitted.fit(
+            train_ds,
+            validation_data=val_ds,
+            initial_epoch=stage.first,
+            epochs=stage.stop,
+            steps_per_epoch=steps_per_epoch - stage.skip,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )  # the pipeline shuffles; Keras would only warn
+        losses += history.history.get("loss", [])
+    return losses
 
 
 def _stages(first: int, skip: int, epochs: int, deterministic: bool) -> list:
