@@ -12,10 +12,10 @@ Keras' `MultiHeadAttention` computes its core in one of two forms: step by
 step (scores, masked softmax, values) when it has attention dropout, else
 through `ops.dot_product_attention`, whose einsums tf2onnx lowers to about
 25 shape-computing nodes per layer that no rewrite recognises. At inference
-the two are the same function, so the export traces every layer in the
-step-by-step form (`attention_in_steps`), the one the fusion matches: the
-keyword transformers (`kwt_*`) and any plain Keras attention without dropout
-get the fused node too.
+and without a mask the two are the same function, so the export traces such
+calls in the step-by-step form (`attention_in_steps`), the one the fusion
+matches: the keyword transformers (`kwt_*`) and any unmasked Keras attention
+without dropout get the fused node too.
 """
 
 from __future__ import annotations
