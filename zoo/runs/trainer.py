@@ -399,6 +399,12 @@ def fit_stages(
         callbacks: list. From `Recipe.callbacks(..., keep_backup=True)`; its
             `StepBackup` is told the batches each stage skips.
         verbose: int or "auto". Keras progress bar setting.
+
+    Example:
+
+    >>> stages = _stages(first=1, skip=8, epochs=3, deterministic=False)
+    >>> losses = fit_stages(model, stages, train, make_train, val, steps_per_epoch=12,
+    ...                     callbacks=recipe.callbacks(run_dir, keep_backup=True), verbose=0)
     """
     backup = next(c for c in callbacks if hasattr(c, "skipped"))
     losses = []
