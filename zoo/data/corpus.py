@@ -158,7 +158,10 @@ def masked_lm_pipeline(
         strategy: tf.distribute.Strategy or None. Shard by example under it.
         stream: EpochStream or None. Training only: several epochs in one
             dataset, each ordered by (seed, epoch), the first `skip` batches
-            left out (a resumed run; the masks are drawn afresh).
+            left out (a resumed run; the masks are drawn afresh). One
+            iterator reads every epoch of a stream, so each epoch gets new
+            masks even under TensorFlow's op determinism, where a new
+            iterator may draw the same masks again (`zoo pretrain` uses one).
 
     Returns:
         A prefetched dataset for `MaskedLanguageModel.fit`: `mask_weights`
