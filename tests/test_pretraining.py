@@ -179,6 +179,9 @@ def test_an_interrupted_pretraining_resumes_from_its_newest_backup(tmp_path, mon
     point = newest_backup(run_dir / "backup")
     assert (point.epoch, point.step) == (1, 8)  # backups every 5 batches in all: at 20
 
+    # Another seed would order the remaining epochs differently: refused.
+    with pytest.raises(errors.RunDirError, match="seed: 3 -> 4"):
+        zoo.pretrain(model, corpus, run_dir, seed=4, **settings)
     extra[:] = [Count()]
     result = zoo.pretrain(model, corpus, run_dir, **settings)  # the run's seed, as recorded
     assert result.resumed and not result.already_complete

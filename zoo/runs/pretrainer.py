@@ -53,6 +53,7 @@ IDENTITY = (
     "recipe_name",
     "batch_size",
     "mask_rate",
+    "seed",  # it orders the epochs a resumed run continues
 )
 
 
@@ -171,14 +172,15 @@ def pretrain(
             "mask_rate": mask_rate,
             "strategy": strategy,
             "replicas": distribute.num_replicas(strat),
+            "seed": seed,
         }
         previous = run.read_config() if run.has_config() else None
         if previous is not None:
+            if seed is None:  # a rerun keeps the seed, hence the order, of the run
+                seed = config["seed"] = previous.get("seed")
             run.check_same_run(previous, config, identity=IDENTITY)
             if previous.get("completed"):
                 return _finished(run, previous, chosen.epochs)
-            if seed is None:  # a rerun keeps the seed, hence the order, of the run
-                seed = previous.get("seed")
         # A backup of this very run (a fresh run ignores a stale folder).
         start = newest_backup(run.backup) if previous is not None else None
         seed = config["seed"] = random.SystemRandom().randrange(2**31) if seed is None else seed
