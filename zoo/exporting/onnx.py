@@ -4,9 +4,12 @@ tf2onnx's `from_keras` does not work with Keras 3, so Keras' exporter (which
 drives tf2onnx internally) is the supported path. It needs float32 weights:
 a mixed-precision model is rebuilt in float32 with the same weights first.
 Each Keras LayerNorm, which tf2onnx spells out as 12 nodes, is then replaced
-by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`), and each
+by one `LayerNormalization` node (`zoo.exporting.onnx_layernorm`), each
 Keras attention core by one onnxruntime `MultiHeadAttention` node
-(`zoo.exporting.onnx_attention`).
+(`zoo.exporting.onnx_attention`), and convolution chains of an odd width
+(the keyword spotters' 45 maps) are widened with zero channels to whole
+blocks of 16, which onnxruntime's fastest kernels need
+(`zoo.exporting.onnx_channels`).
 
 Keras' `MultiHeadAttention` computes its core in one of two forms: step by
 step (scores, masked softmax, values) when it has attention dropout, else
@@ -139,13 +142,16 @@ def _is_mixed_policy(value) -> bool:
     return "mixed" in text
 
 
-def export_onnx(model, path, *, opset: int = OPSET) -> Path:
+def export_onnx(model, path, *, opset: int = OPSET, widen_channels: bool = True) -> Path:
     """Writes an ONNX file of the model with an explicit opset.
 
     Args:
         model: keras.Model. Exported in float32 (see `float32_copy`).
         path: str or Path. The `.onnx` file to create.
         opset: int. ONNX opset version.
+        widen_channels: bool. Widen odd-width convolution chains
+            (`zoo.exporting.onnx_channels`); the int8 export turns it off,
+            since the zero channels would skew its calibrated ranges.
 
     Example:
 
@@ -159,10 +165,14 @@ def export_onnx(model, path, *, opset: int = OPSET) -> Path:
     import onnx  # imported here: `zoo.exporting.formats` stays light for `zoo bench`
 
     from zoo.exporting.onnx_attention import fuse_attention
+    from zoo.exporting.onnx_channels import pad_conv_channels
     from zoo.exporting.onnx_layernorm import fuse_layer_norms
 
     graph = onnx.load(str(path))
-    # Both rewrites run (no short-circuit): each returns how many it fused.
-    if sum([fuse_layer_norms(graph), fuse_attention(graph)]):
+    # Every rewrite runs (no short-circuit): each returns how many it changed.
+    changed = [fuse_layer_norms(graph), fuse_attention(graph)]
+    if widen_channels:
+        changed.append(pad_conv_channels(graph))
+    if sum(changed):
         onnx.save(graph, str(path))
     return path

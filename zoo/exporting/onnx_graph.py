@@ -38,6 +38,9 @@ class Constants:
         tensor = self._tensors.get(name)
         return None if tensor is None else numpy_helper.to_array(tensor)
 
+    def __contains__(self, name) -> bool:
+        return name in self._tensors
+
 
 def inferred_shapes(model: onnx.ModelProto, *, data_prop: bool = False) -> dict:
     """Every tensor's shape that ONNX shape inference can tell (None: a size it cannot).
@@ -123,14 +126,14 @@ def remove_dead_nodes(graph) -> None:
         if any(out in needed for out in node.output):
             kept.append(node)
             needed.update(node.input)
-            needed.update(_subgraph_inputs(node))
+            needed.update(subgraph_inputs(node))
     set_nodes(graph, reversed(kept))
     used = [t for t in graph.initializer if t.name in needed]
     del graph.initializer[:]
     graph.initializer.extend(used)
 
 
-def _subgraph_inputs(node) -> set:
+def subgraph_inputs(node) -> set:
     """Every name read inside `node`'s subgraphs (If, Loop, Scan bodies), which
     may come from the outer graph."""
     names = set()
@@ -138,5 +141,5 @@ def _subgraph_inputs(node) -> set:
         for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
             for inner in sub.node:
                 names.update(inner.input)
-                names.update(_subgraph_inputs(inner))
+                names.update(subgraph_inputs(inner))
     return names
