@@ -168,8 +168,10 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
             "2",
             "--seed",
             "5",
-            # The switches that train over replicas (accumulate and XLA are refused there).
+            # The switches that train over replicas (XLA is refused there).
             "--ema",
+            "--accumulate",
+            "2",
             "--precision",
             "mixed_bfloat16",
             "--out",
@@ -191,6 +193,7 @@ def test_train_mirrored_on_two_cpu_replicas_then_evaluate_and_export(capsys, tmp
     config = json.loads((run_dir / "config.json").read_text())
     assert config["replicas"] == 2 and config["completed"] and config["seed"] == 5
     assert config["recipe"]["ema"] and config["recipe"]["precision"] == "mixed_bfloat16"
+    assert config["recipe"]["accumulate"] == 2
 
     code, out, _ = run(capsys, "evaluate", str(run_dir))
     metrics = json.loads(out)

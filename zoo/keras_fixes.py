@@ -1,4 +1,4 @@
-"""Work-arounds for Keras 3 `model.fit` under `MultiWorkerMirroredStrategy`.
+"""Work-arounds for Keras 3 `model.fit` under tf.distribute strategies.
 
 Keras 3.13 with TensorFlow 2.21 cannot `fit` under a multi-worker strategy
 (keras-team/keras#20585, tensorflow/tensorflow#72388); two places fail when
@@ -16,7 +16,17 @@ there is more than one worker:
 
 Both patches change nothing unless a multi-worker strategy with more than
 one worker is in use, and are applied once, when `zoo.distribute` creates
-one. They are written by hand because no released Keras fixes this yet.
+one.
+
+A third (`patch_accumulation_over_replicas`): Keras 3.15 optimizers with
+`gradient_accumulation_steps` fail in `fit` over several replicas ("merge_call
+called while defining a new graph"): the update sits inside an `ops.cond`,
+and TensorFlow allows no cross-replica merge there. The fix all-reduces in
+the replica context first and takes the branch in the cross-replica context.
+It is applied when a recipe compiles an accumulating model under a
+strategy of several replicas.
+
+They are written by hand because no released Keras fixes these yet.
 
 Example:
 
@@ -31,6 +41,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 _PATCHED = False
+_ACCUMULATION_PATCHED = False
+# What the accumulation patch reads of a Keras optimizer: if a future Keras
+# renames any of it, the patch is not applied (and recipes refuse instead).
+_OPTIMIZER_METHODS = (
+    "_get_variable_index",
+    "_clip_gradients",
+    "_use_weight_decay",
+    "_distributed_tf_update_step",
+    "_backend_apply_gradients",
+)
+_OPTIMIZER_STATE = ("_accumulated_gradients", "_iterations")
 
 
 def patch_multi_worker_fit(is_multi_worker: Callable[[object], bool]) -> None:
@@ -80,3 +101,98 @@ def patch_multi_worker_fit(is_multi_worker: Callable[[object], bool]) -> None:
     trainer_cls._maybe_symbolic_build = _maybe_symbolic_build
     tf_trainer.reduce_per_replica = reduce_per_replica
     _PATCHED = True
+
+
+def patch_accumulation_over_replicas() -> bool:
+    """Makes Keras' gradient accumulation train under a strategy of several replicas.
+
+    Keras (3.15) applies an accumulating optimizer's update inside an
+    `ops.cond` (update every N steps, else add to the accumulators), and each
+    branch merges into the cross-replica context, which TensorFlow refuses
+    inside a cond. The patched step does what Keras does, in an order
+    TensorFlow accepts: in the replica context, each replica's
+    `(gradients + accumulated) / N` is summed over the replicas and clipped
+    (every step: one all-reduce, where Keras would do one per update); then,
+    in the cross-replica context, the cond either applies weight decay and
+    the update (as Keras' `_apply_weight_decay` and
+    `_distributed_tf_update_step` do) and zeroes the accumulators, or adds each replica's own
+    gradients to its accumulators. Over one device, or without
+    accumulation, Keras' own step runs. Idempotent.
+
+    Returns:
+        bool. True when the patch is in place; False when this Keras lacks
+        an internal it relies on (Keras is then left as it is).
+
+    Example:
+
+    >>> zoo.keras_fixes.patch_accumulation_over_replicas()
+    True
+    """
+    global _ACCUMULATION_PATCHED
+    if _ACCUMULATION_PATCHED:
+        return True
+    import keras
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import optimizer as tf_optimizer
+
+    optimizer_cls = getattr(tf_optimizer, "TFOptimizer", None)
+    if optimizer_cls is None or not all(hasattr(optimizer_cls, n) for n in _OPTIMIZER_METHODS):
+        return False
+    keras_step = optimizer_cls._backend_apply_gradients
+
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        replica = tf.distribute.get_replica_context()
+        strategy = getattr(self, "_distribution_strategy", None)
+        if (
+            not self.gradient_accumulation_steps
+            or replica is None
+            or strategy is None
+            or strategy.num_replicas_in_sync < 2
+            or not all(hasattr(self, n) for n in _OPTIMIZER_STATE)
+        ):
+            return keras_step(self, grads, trainable_variables)
+        steps = self.gradient_accumulation_steps
+        accumulators = [
+            self._accumulated_gradients[self._get_variable_index(v)] for v in trainable_variables
+        ]
+        # Outside any cond: the update's gradients, summed over the replicas.
+        local = [(g + a.value) / steps for g, a in zip(grads, accumulators)]
+        update_grads = self._clip_gradients(replica.all_reduce(tf.distribute.ReduceOp.SUM, local))
+        is_update_step = (self._iterations + 1) % steps == 0
+        variables = [v.value if isinstance(v, keras.Variable) else v for v in trainable_variables]
+        sums = [a.value for a in accumulators]
+
+        def decay(variable):
+            if self._use_weight_decay(variable):
+                rate = tf.cast(self.learning_rate, variable.dtype)
+                variable.assign_sub(variable * tf.cast(self.weight_decay, variable.dtype) * rate)
+
+        def in_cross_replica_context(distribution, grads, update_grads):
+            def update():
+                if self.weight_decay is not None:  # Keras' `_apply_weight_decay`, unmerged
+                    for variable in variables:
+                        distribution.extended.update(variable, decay, group=False)
+                self._distributed_tf_update_step(
+                    distribution, list(zip(update_grads, variables)), self.learning_rate
+                )
+                for total in sums:
+                    distribution.extended.update(
+                        total, lambda v: v.assign(tf.zeros_like(v)), group=False
+                    )
+
+            def accumulate():
+                # Each replica adds its own gradients, as in Keras' own step.
+                for grad, total in zip(grads, sums):
+                    distribution.extended.update(
+                        total, lambda v, g: v.assign_add(g), args=(grad,), group=False
+                    )
+
+            tf.cond(is_update_step, update, accumulate)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            in_cross_replica_context, strategy, grads, update_grads
+        )
+
+    optimizer_cls._backend_apply_gradients = _backend_apply_gradients
+    _ACCUMULATION_PATCHED = True
+    return True

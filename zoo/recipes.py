@@ -419,32 +419,35 @@ class Recipe:
     def _check_replicas(self, strategy) -> None:
         """Refuses the switches Keras 3 cannot run over several replicas.
 
-        Measured with Keras 3.15 under MirroredStrategy on 2 devices:
-        `gradient_accumulation_steps` fails in `fit` ("merge_call called
-        while defining a new graph": the optimizer's update sits inside a
-        cond), and XLA fails on variables placed on another device. EMA and
-        mixed precision work.
+        Measured with Keras 3.15 under MirroredStrategy on 2 devices: XLA
+        fails on variables placed on another device. Gradient accumulation
+        fails in Keras' own optimizer step ("merge_call called while defining
+        a new graph"), so `zoo.keras_fixes.patch_accumulation_over_replicas`
+        is applied here; it is refused only if that patch cannot be. EMA and
+        mixed precision work as they are.
         """
         import tensorflow as tf
+
+        from zoo import keras_fixes
 
         if strategy is None and tf.distribute.has_strategy():
             strategy = tf.distribute.get_strategy()
         replicas = getattr(strategy, "num_replicas_in_sync", 1) if strategy is not None else 1
-        refused = [
-            f"{key}={value!r}"
-            for key, value, off in (
-                ("accumulate", self.accumulate, 1),
-                ("jit_compile", self.jit_compile, False),
+        if replicas < 2:
+            return
+        refused = []
+        if self.jit_compile:
+            refused.append("jit_compile=True (XLA fails on variables of other devices)")
+        if self.accumulate > 1 and not keras_fixes.patch_accumulation_over_replicas():
+            refused.append(
+                f"accumulate={self.accumulate} (this Keras lacks what zoo's fix of its "
+                "gradient accumulation over replicas needs)"
             )
-            if value != off
-        ]
-        if replicas > 1 and refused:
+        if refused:
             raise errors.InvalidArgumentError(
-                f"Recipe {self.name!r} sets {', '.join(refused)}, which Keras 3 cannot train "
-                f"over {replicas} replicas (gradient accumulation and XLA fail under "
-                f"tf.distribute). Received: a strategy of {replicas} replicas; accepted: "
-                f"accumulate=1 and jit_compile=False there, or one device (for a larger "
-                f"effective batch over replicas, raise batch_size instead)."
+                f"Recipe {self.name!r} sets {' and '.join(refused)}, which Keras 3 cannot "
+                f"train over {replicas} replicas. Received: a strategy of {replicas} "
+                "replicas; accepted there: jit_compile=False and accumulate=1, or one device."
             )
 
     def callbacks(
