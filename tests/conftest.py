@@ -45,6 +45,29 @@ def toy_family():
     recipes._RECIPES.pop("digits_toy", None)
 
 
+@pytest.fixture
+def script_result():
+    """`script_result(name, *args)`: runs tests/scripts/NAME in a fresh Python
+    process (where the CPU can still be split into logical devices) and
+    returns the JSON object of its last stdout line; fails with its stderr."""
+    import json
+    import subprocess
+    import sys
+
+    def run(name, *args, timeout=300):
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).parent / "scripts" / name), *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _same_random_start():
     """Every test starts from seed 0, so a pass or a failure repeats.

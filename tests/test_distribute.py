@@ -1,17 +1,9 @@
 """MirroredStrategy equivalence and batch arithmetic."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 import zoo
 from zoo import distribute
-
-SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
 
 
 @pytest.mark.slow
@@ -19,22 +11,14 @@ SCRIPT = Path(__file__).parent / "scripts" / "mirrored_equivalence.py"
 # text layers (bert_tiny), the in-graph audio front end (kws_res8). lstm and
 # transformer_encoder_tiny add nothing distribution-specific (1 min each on 2 cores).
 @pytest.mark.parametrize("name", ["resnet20", "bert_tiny", "kws_res8"])
-def test_mirrored_over_two_logical_cpus_matches_one_device(name):
+def test_mirrored_over_two_logical_cpus_matches_one_device(name, script_result):
     # A fresh process: the CPU can only be split before TensorFlow starts.
     # resnet20 trains as a distilled student (zoo.distill): each replica's loss
     # is divided by the replica count, and the logged parts must be unscaled.
     # Its student loss is the plain comparison, which kws_res8 (conv + batch
     # norm too) and bert_tiny also run through Keras' own train step.
     extra = ["0", "distill"] if name == "resnet20" else []
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), name, "2", "3", *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = script_result("mirrored_equivalence.py", name, 2, 3, *extra)
     assert result["replicas"] == 2
     assert result["weights_moved"] > 1e-3  # training really happened
     assert result["max_loss_diff"] <= 1e-5, result

@@ -1,10 +1,6 @@
 """Training switches of a recipe: gradient accumulation, EMA, precision, XLA."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,7 +9,6 @@ import pytest
 import zoo
 from zoo.recipes import Recipe
 
-SCRIPTS = Path(__file__).parent / "scripts"
 # Plain SGD at a constant rate: one update's effect is easy to state exactly.
 PLAIN_SGD = dict(
     optimizer="sgd",
@@ -125,19 +120,13 @@ def test_xla_is_refused_over_replicas():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
-def test_accumulation_over_two_replicas_equals_one_big_batch_on_one_device(optimizer):
+def test_accumulation_over_two_replicas_equals_one_big_batch_on_one_device(
+    optimizer, script_result
+):
     """Keras 3.15 fails here on its own ("merge_call called while defining a
     new graph"); `zoo.keras_fixes.patch_accumulation_over_replicas` mends it.
     2 replicas x 8 examples x 2 accumulated steps against one batch of 32."""
-    out = subprocess.run(
-        [sys.executable, str(SCRIPTS / "accumulation_over_replicas.py"), optimizer],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = script_result("accumulation_over_replicas.py", optimizer)
     assert result["replicas"] == 2 and result["updates"] == [4, 4]
     assert result["moved"] > 1e-2  # the updates really happened
     assert result["max_weight_diff"] <= 1e-6, result
