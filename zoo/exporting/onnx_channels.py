@@ -32,8 +32,8 @@ Written by hand: neither tf2onnx nor onnxruntime pads channels.
 Example:
 
 >>> model = onnx.load("model.onnx")
->>> pad_conv_channels(model)      # convolutions widened
-9
+>>> pad_conv_channels(model)      # convolutions widened (kws_res8: conv0 to conv6)
+7
 >>> onnx.save(model, "model.onnx")
 """
 
@@ -70,8 +70,8 @@ def pad_conv_channels(model: onnx.ModelProto, *, block: int = BLOCK) -> int:
 
     Example:
 
-    >>> pad_conv_channels(onnx.load("out/kws/model.onnx"))
-    9
+    >>> pad_conv_channels(onnx.load("kws_res8_as_tf2onnx_wrote_it.onnx"))
+    7
     """
     graph = model.graph
     plan = _Plan(graph, block)
