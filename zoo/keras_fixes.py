@@ -112,12 +112,13 @@ def patch_accumulation_over_replicas() -> bool:
     inside a cond. The patched step does what Keras does, in an order
     TensorFlow accepts: in the replica context, each replica's
     `(gradients + accumulated) / N` is summed over the replicas and clipped
-    (every step: one all-reduce, where Keras would do one per update); then,
-    in the cross-replica context, the cond either applies weight decay and
-    the update (as Keras' `_apply_weight_decay` and
-    `_distributed_tf_update_step` do) and zeroes the accumulators, or adds each replica's own
-    gradients to its accumulators. Over one device, or without
-    accumulation, Keras' own step runs. Idempotent.
+    as one device would clip it (every step: one all-reduce, where Keras
+    would do one per update); then, in the cross-replica context, the cond
+    either applies weight decay and the update (as Keras'
+    `_apply_weight_decay` and `_distributed_tf_update_step` do) and zeroes
+    the accumulators, or adds each replica's own gradients to its
+    accumulators. Over one device, or without accumulation, Keras' own step
+    runs. Idempotent.
 
     Returns:
         bool. True when the patch is in place; False when this Keras lacks
