@@ -285,7 +285,7 @@ def _affine_as_batch_norms(nodes, plan, graph) -> list:
         (x, scale), (_, shift) = scale, shift
         name = add.name or add.output[0]
         constants = [
-            plan.constant(value.astype(scale.dtype), f"{name}/batch_norm_{part}")
+            plan.constant(value, f"{name}/batch_norm_{part}")
             for part, value in (
                 ("scale", scale),
                 ("offset", shift),
