@@ -14,6 +14,12 @@ os.environ["TFDS_DATA_DIR"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-tfds
 # Downloads and converted weights never land in the user's zoo cache; tests
 # that use the cache point ZOO_HOME at their own temporary folder.
 os.environ["ZOO_HOME"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-home-{os.getuid()}")
+# `make test` runs two xdist workers on two cores, and TensorFlow gives each
+# process one op thread per core: four busy threads on two cores. One each
+# (stop 24, 2-core EPYC): two concurrent kws_res8 training loops 1.21x faster,
+# the whole suite 21:15 -> 19:42.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
 import pytest  # noqa: E402
