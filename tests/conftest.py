@@ -16,8 +16,8 @@ os.environ["TFDS_DATA_DIR"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-tfds
 os.environ["ZOO_HOME"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-home-{os.getuid()}")
 # `make test` runs two xdist workers on two cores, and TensorFlow gives each
 # process one op thread per core: four busy threads on two cores. One each
-# (stop 24, 2-core EPYC): two concurrent kws_res8 training loops 1.21x faster,
-# the whole suite 21:15 -> 19:42.
+# (stop 24, 2-core EPYC): two concurrent kws_res8 training loops 1.18x faster;
+# the suite 21:15 -> 19:42-20:05, within its run-to-run spread.
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
