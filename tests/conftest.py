@@ -14,12 +14,14 @@ os.environ["TFDS_DATA_DIR"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-tfds
 # Downloads and converted weights never land in the user's zoo cache; tests
 # that use the cache point ZOO_HOME at their own temporary folder.
 os.environ["ZOO_HOME"] = str(Path(tempfile.gettempdir()) / f"zoo-tests-home-{os.getuid()}")
-# `make test` runs two xdist workers on two cores, and TensorFlow gives each
-# process one op thread per core: four busy threads on two cores. One each
-# (stop 24, 2-core EPYC): two concurrent kws_res8 training loops 1.18x faster;
-# the suite 21:15 -> 19:42-20:05, within its run-to-run spread.
-if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+# TensorFlow gives each process one op thread per core, so xdist workers
+# would oversubscribe the cores; each gets its share instead (`make test`:
+# two workers on two cores, one thread each). Stop 24, 2-core EPYC: two
+# concurrent kws_res8 training loops 1.18x faster; the suite 21:15 ->
+# 19:42-20:05, within its run-to-run spread.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 
 import pytest  # noqa: E402
